@@ -1,0 +1,79 @@
+//! The command line: parses arguments and wires the stages together. No pipeline logic lives
+//! here.
+
+mod inspect;
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(name = "hookmeter", version, about = "Claude Code hooks → sandboxed WebAssembly plugins → Prometheus metrics")]
+pub struct Cli {
+    /// Config file (default: $HOOKMETER_CONFIG, else $XDG_CONFIG_HOME/hookmeter/config.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// State directory (default: $HOOKMETER_STATE_DIR, else $XDG_STATE_HOME/hookmeter).
+    #[arg(long, global = true, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Process one hook event from stdin (what Claude Code runs).
+    Run(run::RunArgs),
+    /// Print the current totals in Prometheus text format.
+    Metrics(inspect::MetricsArgs),
+    /// List the loaded plugins, their subscriptions and metric families.
+    Plugins(inspect::PluginsArgs),
+}
+
+/// Run the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let config = match load_config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hookmeter: {e}");
+            return 1;
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run::run(&config, args),
+        Command::Metrics(args) => report(inspect::metrics(&config, args)),
+        Command::Plugins(args) => report(inspect::plugins(&config, args)),
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, crate::config::ConfigError> {
+    let mut config = match &cli.config {
+        Some(path) => {
+            let mut c = Config::from_file(path)?;
+            c.state_dir = c.state_dir.or_else(|| std::env::var_os("HOOKMETER_STATE_DIR").map(PathBuf::from));
+            c
+        }
+        None => Config::load()?,
+    };
+    if let Some(dir) = &cli.state_dir {
+        config.state_dir = Some(dir.clone());
+    }
+    let level = crate::log::Level::parse(&config.log_level).unwrap_or(crate::log::Level::Info);
+    crate::log::configure(level, false);
+    Ok(config)
+}
+
+/// Print an error with its causes and turn it into an exit code.
+fn report(result: anyhow::Result<()>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("hookmeter: {e:#}");
+            1
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! One hook run, the hot path: event → plugins → store → answer. `cli` calls [`run`] and
+//! prints what it returns; everything that can be decided without the network happens here.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::PathBuf;
+
+use crate::config::Config;
+use crate::event::{self, Context, Event, EventError};
+use crate::log::{self, Level};
+use crate::metrics::{self, Family, Kind, UpdateLimits};
+use crate::output;
+use crate::plugin::{Answer, CallError, Plugin, Reply, Runtime};
+use crate::store::{Store, StoreError, Txn};
+
+/// The pseudo-plugin that owns hookmeter's own metrics.
+pub const HOST_PLUGIN: &str = "hookmeter";
+pub const ERRORS_FAMILY: &str = "hookmeter_plugin_errors_total";
+pub const EVENTS_FAMILY: &str = "hookmeter_events_total";
+
+/// Event names counted under their own label value; others count as "other" so a stream of
+/// made-up names cannot grow the series without bound.
+const KNOWN_EVENTS: &[&str] = &[
+    "SessionStart",
+    "SessionEnd",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "PermissionRequest",
+    "Notification",
+    "Stop",
+    "SubagentStart",
+    "SubagentStop",
+    "PreCompact",
+    "ExerciseCompleted",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Runtime(String),
+}
+
+/// What a run produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The JSON answer for Claude Code, if any plugin spoke.
+    pub answer: Option<serde_json::Value>,
+    pub event: String,
+    pub state_dir: PathBuf,
+    /// Plugins called, and errors counted, for `--verbose` style reporting.
+    pub called: Vec<String>,
+    pub errors: Vec<(String, CallError)>,
+}
+
+pub fn host_families() -> [Family; 2] {
+    [
+        Family {
+            name: ERRORS_FAMILY.into(),
+            help: "Plugin calls that failed or returned something invalid, by plugin and reason.".into(),
+            kind: Kind::Counter,
+            label_names: vec!["plugin".into(), "reason".into()],
+            buckets: vec![],
+        },
+        Family {
+            name: EVENTS_FAMILY.into(),
+            help: "Hook events hookmeter processed, by event name.".into(),
+            kind: Kind::Counter,
+            label_names: vec!["event".into()],
+            buckets: vec![],
+        },
+    ]
+}
+
+/// Read one event from `input` and process it.
+pub fn run(config: &Config, input: impl Read) -> Result<Outcome, RunError> {
+    let event = event::read(input)?;
+    let ctx = event::enrich(&event.dir(), event::now_ms());
+    process(config, &event, &ctx)
+}
+
+/// Process one parsed event.
+pub fn process(config: &Config, event: &Event, ctx: &Context) -> Result<Outcome, RunError> {
+    let state_dir = config.state_dir()?;
+    let runtime = Runtime::new(state_dir.join("cache"), config.limits.clone()).map_err(|e| RunError::Runtime(format!("{e:#}")))?;
+    let (mut plugins, failures) = runtime.load_all(config);
+    let mut outcome = Outcome { event: event.name.clone(), state_dir: state_dir.clone(), ..Default::default() };
+    for f in failures {
+        log::write(Level::Error, &format!("plugin {}", f.name), &f.error.message);
+        outcome.errors.push((f.name, f.error));
+    }
+
+    let mut store = Store::open(&state_dir)?;
+    let mut txn = store.begin()?;
+    let [errors_family, events_family] = host_families();
+    txn.register_family(HOST_PLUGIN, &errors_family)?;
+    txn.register_family(HOST_PLUGIN, &events_family)?;
+
+    let subscribed_by_any = plugins.iter().any(|p| p.manifest.subscribed(&event.name, None));
+    let event_label = if KNOWN_EVENTS.contains(&event.name.as_str()) || subscribed_by_any {
+        event.name.as_str()
+    } else {
+        "other"
+    };
+    let bump = |txn: &mut Txn<'_>, family: &Family, labels: Vec<(String, String)>, by: f64| {
+        let update = metrics::check_update(family, labels, metrics::Op::Inc(by), UpdateLimits { max_label_value_bytes: 1024 })
+            .expect("host metrics are valid");
+        txn.apply(HOST_PLUGIN, family, &update, ctx.now_ms)
+    };
+    bump(&mut txn, &events_family, vec![("event".into(), event_label.into())], 1.0)?;
+
+    // Families are owned by the first loaded plugin that declares them.
+    let mut owners: HashMap<String, String> = HashMap::new();
+    for p in &plugins {
+        for f in &p.manifest.families {
+            owners.entry(f.name.clone()).or_insert_with(|| p.name.clone());
+        }
+    }
+
+    let mut answers: Vec<(String, Answer)> = Vec::new();
+    for plugin in plugins.iter_mut() {
+        if !plugin.manifest.subscribed(&event.name, event.tool_name.as_deref()) {
+            continue;
+        }
+        outcome.called.push(plugin.name.clone());
+        let mut problems: Vec<CallError> = Vec::new();
+        let families = declared_families(plugin, &owners, &mut problems);
+        for f in &families {
+            txn.register_family(&plugin.name, f)?;
+        }
+        let state = txn.plugin_state(&plugin.name)?;
+        match runtime.handle(plugin, state, event, ctx) {
+            Err(e) => problems.push(e),
+            Ok(reply) => {
+                let Reply { updates, answer, state_writes } = reply;
+                apply_updates(&mut txn, &runtime, &plugin.name, &families, updates, ctx.now_ms, &mut problems)?;
+                for (key, value) in &state_writes {
+                    txn.set_plugin_state(&plugin.name, key, value.as_deref())?;
+                }
+                if let Some(answer) = answer {
+                    answers.push((plugin.name.clone(), answer));
+                }
+            }
+        }
+        for problem in problems {
+            log::write(Level::Error, &format!("plugin {}", plugin.name), &format!("{}: {}", problem.reason, problem.message));
+            outcome.errors.push((plugin.name.clone(), problem));
+        }
+    }
+    for (plugin, error) in &outcome.errors {
+        let labels = vec![("plugin".into(), plugin.clone()), ("reason".into(), error.reason.into())];
+        bump(&mut txn, &errors_family, labels, 1.0)?;
+    }
+    txn.commit()?;
+
+    let merged = output::merge(&event.name, &answers);
+    for note in merged.dropped {
+        log::write(Level::Warn, "output", &note);
+    }
+    outcome.answer = merged.json;
+    Ok(outcome)
+}
+
+/// The plugin's valid families that it owns; problems for the rest.
+fn declared_families(plugin: &Plugin, owners: &HashMap<String, String>, problems: &mut Vec<CallError>) -> Vec<Family> {
+    let (valid, rejected) = plugin.manifest.checked_families();
+    problems.extend(rejected.into_iter().map(|r| CallError::new("invalid_manifest", r)));
+    valid
+        .into_iter()
+        .filter(|f| match owners.get(&f.name) {
+            Some(owner) if owner != &plugin.name => {
+                problems.push(CallError::new(
+                    "invalid_manifest",
+                    format!("family {:?} is already declared by plugin {owner}", f.name),
+                ));
+                false
+            }
+            _ => true,
+        })
+        .collect()
+}
+
+/// Check each update and apply the valid ones; the first few rejections are reported one by
+/// one, the rest summed up.
+fn apply_updates(
+    txn: &mut Txn<'_>,
+    runtime: &Runtime,
+    plugin: &str,
+    families: &[Family],
+    updates: Vec<crate::plugin::RawUpdate>,
+    now_ms: u64,
+    problems: &mut Vec<CallError>,
+) -> Result<(), StoreError> {
+    const REPORTED: usize = 5;
+    let limits = runtime.limits();
+    let update_limits = UpdateLimits { max_label_value_bytes: limits.max_label_value_bytes };
+    let mut rejected: Vec<CallError> = Vec::new();
+    for raw in updates {
+        let Some(family) = families.iter().find(|f| f.name == raw.name) else {
+            rejected.push(CallError::new("invalid_update", format!("{:?} is not a declared metric family", truncated(&raw.name))));
+            continue;
+        };
+        let update = match metrics::check_update(family, raw.labels, raw.op, update_limits) {
+            Ok(u) => u,
+            Err(reason) => {
+                rejected.push(CallError::new("invalid_update", reason));
+                continue;
+            }
+        };
+        if txn.series_count(plugin)? >= limits.max_series && !txn.series_exists(&family.name, &update.labels)? {
+            rejected.push(CallError::new(
+                "cardinality",
+                format!("{}: plugin already has {} series ([limits] max_series)", family.name, limits.max_series),
+            ));
+            continue;
+        }
+        txn.apply(plugin, family, &update, now_ms)?;
+    }
+    let total = rejected.len();
+    let mut kept: Vec<CallError> = rejected.into_iter().take(REPORTED).collect();
+    if total > REPORTED {
+        if let Some(last) = kept.last_mut() {
+            last.message = format!("{} (and {} more rejected updates)", last.message, total - REPORTED);
+        }
+    }
+    problems.extend(kept);
+    Ok(())
+}
+
+fn truncated(s: &str) -> &str {
+    let mut end = s.len().min(100);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -1,0 +1,417 @@
+//! The cumulative store: one SQLite database in the state dir holding every series' running
+//! total, the plugins' state and push bookkeeping.
+//!
+//! Concurrency: Claude Code runs one hook process per event, often several at once. Each run
+//! does all its reads and writes in one `BEGIN IMMEDIATE` transaction (WAL mode, busy handler),
+//! so runs are serialised at the database and no update is ever lost. Counters are applied as
+//! SQL increments of the stored total, never as values computed outside the transaction.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::metrics::{Family, Kind, Labels, Op, Update};
+
+pub const DB_FILE: &str = "hookmeter.db";
+const SCHEMA_VERSION: i64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create state directory {path}: {source} (set HOOKMETER_STATE_DIR to a writable directory)")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("store {path}: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("store {path} was written by a newer hookmeter (schema {found}, this one knows {SCHEMA_VERSION})")]
+    NewerSchema { path: PathBuf, found: i64 },
+}
+
+/// How often, across this process, SQLite found the database locked and retried.
+pub static BUSY_RETRIES: AtomicU64 = AtomicU64::new(0);
+
+/// Sleep a little and retry while another hook process holds the write lock; give up after
+/// about 30 s, which only a wedged process could cause.
+fn busy_handler(attempt: i32) -> bool {
+    BUSY_RETRIES.fetch_add(1, Ordering::Relaxed);
+    let ms = (1u64 << attempt.clamp(0, 4) as u32).min(10);
+    std::thread::sleep(Duration::from_millis(ms));
+    attempt < 3_000
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// One series as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub labels: Labels,
+    /// Counter/gauge value; a histogram's sum.
+    pub value: f64,
+    /// A histogram's observation count.
+    pub count: u64,
+    /// A histogram's cumulative bucket counts, one per declared bound.
+    pub buckets: Vec<u64>,
+    pub updated_ms: u64,
+}
+
+/// A family and its series, as `hookmeter metrics` prints them and `flush` pushes them.
+#[derive(Debug, Clone)]
+pub struct FamilySnapshot {
+    pub plugin: String,
+    pub family: Family,
+    pub series: Vec<Series>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Bumped by every run that changed a series; lets a flush tell old data from new.
+    pub generation: u64,
+    pub families: Vec<FamilySnapshot>,
+}
+
+impl Store {
+    /// Open (creating if needed) the store in `state_dir`.
+    pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        create_private_dir(state_dir)?;
+        let path = state_dir.join(DB_FILE);
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let conn = Connection::open(&path).map_err(err)?;
+        conn.busy_handler(Some(busy_handler)).map_err(err)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema { path, found: version });
+        }
+        // NORMAL is durable across application crashes in WAL mode; only a power loss can take
+        // back the last commits, and hook metrics do not warrant an fsync per event.
+        conn.execute_batch("PRAGMA synchronous = NORMAL;").map_err(err)?;
+        if version < SCHEMA_VERSION {
+            conn.execute_batch(SCHEMA).map_err(err)?;
+        }
+        Ok(Store { conn, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// Start the run's write transaction. It takes the database's write lock at once, so
+    /// everything read inside it stays true until commit.
+    pub fn begin(&mut self) -> Result<Txn<'_>, StoreError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
+        Ok(Txn { tx, path, series_counts: HashMap::new(), changed: false })
+    }
+
+    /// Every family with its series, in name order.
+    pub fn snapshot(&mut self) -> Result<Snapshot, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        // A read transaction: the generation and the series come from the same moment.
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(err)?;
+        let generation = meta_get(&tx, "generation").map_err(err)?.and_then(|g| g.parse().ok()).unwrap_or(0);
+        let mut families = Vec::new();
+        {
+            let mut fams = tx
+                .prepare("SELECT name, plugin, kind, help, label_names, buckets FROM families ORDER BY name")
+                .map_err(err)?;
+            let mut series = tx
+                .prepare("SELECT labels, value, count, buckets, updated_ms FROM series WHERE family = ?1 ORDER BY labels")
+                .map_err(err)?;
+            let rows = fams
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?))
+                })
+                .map_err(err)?;
+            for row in rows {
+                let (name, plugin, kind, help, label_names, buckets) = row.map_err(err)?;
+                let family = Family {
+                    name: name.clone(),
+                    help,
+                    kind: Kind::parse(&kind).unwrap_or(Kind::Gauge),
+                    label_names: serde_json::from_str(&label_names).unwrap_or_default(),
+                    buckets: serde_json::from_str(&buckets).unwrap_or_default(),
+                };
+                let list = series
+                    .query_map([&name], |r| {
+                        Ok(Series {
+                            labels: serde_json::from_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+                            value: r.get(1)?,
+                            count: r.get::<_, i64>(2)? as u64,
+                            buckets: r
+                                .get::<_, Option<String>>(3)?
+                                .and_then(|b| serde_json::from_str(&b).ok())
+                                .unwrap_or_default(),
+                            updated_ms: r.get::<_, i64>(4)? as u64,
+                        })
+                    })
+                    .map_err(err)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(err)?;
+                families.push(FamilySnapshot { plugin, family, series: list });
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(Snapshot { generation, families })
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        meta_get(&self.conn, key).map_err(self.err())
+    }
+
+    /// Set bookkeeping values (push results) in one transaction.
+    pub fn set_meta(&mut self, pairs: &[(&str, &str)]) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        for (k, v) in pairs {
+            meta_set(&tx, k, v).map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// `PRAGMA integrity_check`: "ok" or SQLite's list of problems.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(self.err())
+    }
+}
+
+/// One run's transaction. Dropping it without [`Txn::commit`] rolls everything back.
+pub struct Txn<'a> {
+    tx: rusqlite::Transaction<'a>,
+    path: PathBuf,
+    series_counts: HashMap<String, usize>,
+    changed: bool,
+}
+
+impl Txn<'_> {
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// All of a plugin's state keys and values.
+    pub fn plugin_state(&self, plugin: &str) -> Result<HashMap<String, String>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT key, value FROM plugin_state WHERE plugin = ?1")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([plugin], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn set_plugin_state(&mut self, plugin: &str, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+        let result = match value {
+            Some(v) => self.tx.execute(
+                "INSERT INTO plugin_state (plugin, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value",
+                params![plugin, key, v],
+            ),
+            None => self.tx.execute("DELETE FROM plugin_state WHERE plugin = ?1 AND key = ?2", params![plugin, key]),
+        };
+        result.map(drop).map_err(self.err())
+    }
+
+    /// Record that `plugin` owns `family`. A family whose kind, labels or buckets changed
+    /// starts over: its old series could not be read under the new declaration.
+    pub fn register_family(&mut self, plugin: &str, family: &Family) -> Result<(), StoreError> {
+        let label_names = serde_json::to_string(&family.label_names).unwrap_or_default();
+        let buckets = serde_json::to_string(&family.buckets).unwrap_or_default();
+        let existing: Option<(String, String, String, String, String)> = self
+            .tx
+            .query_row(
+                "SELECT plugin, kind, help, label_names, buckets FROM families WHERE name = ?1",
+                [&family.name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()
+            .map_err(self.err())?;
+        let same_shape = |e: &(String, String, String, String, String)| {
+            e.1 == family.kind.as_str() && e.3 == label_names && e.4 == buckets
+        };
+        match &existing {
+            Some(e) if e.0 == plugin && same_shape(e) && e.2 == family.help => return Ok(()),
+            Some(e) if !same_shape(e) => {
+                self.tx.execute("DELETE FROM series WHERE family = ?1", [&family.name]).map_err(self.err())?;
+                self.series_counts.clear();
+                self.changed = true;
+            }
+            _ => {}
+        }
+        self.tx
+            .execute(
+                "INSERT INTO families (name, plugin, kind, help, label_names, buckets) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (name) DO UPDATE SET plugin = excluded.plugin, kind = excluded.kind,
+                   help = excluded.help, label_names = excluded.label_names, buckets = excluded.buckets",
+                params![family.name, plugin, family.kind.as_str(), family.help, label_names, buckets],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// How many series `plugin`'s families hold (cached for the rest of the run).
+    pub fn series_count(&mut self, plugin: &str) -> Result<usize, StoreError> {
+        if let Some(n) = self.series_counts.get(plugin) {
+            return Ok(*n);
+        }
+        let n: i64 = self
+            .tx
+            .query_row(
+                "SELECT COUNT(*) FROM series WHERE family IN (SELECT name FROM families WHERE plugin = ?1)",
+                [plugin],
+                |r| r.get(0),
+            )
+            .map_err(self.err())?;
+        self.series_counts.insert(plugin.to_owned(), n as usize);
+        Ok(n as usize)
+    }
+
+    pub fn series_exists(&self, family: &str, labels: &Labels) -> Result<bool, StoreError> {
+        let key = labels_key(labels);
+        self.tx
+            .query_row("SELECT 1 FROM series WHERE family = ?1 AND labels = ?2", params![family, key], |_| Ok(()))
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(self.err())
+    }
+
+    /// Apply one checked update to the running totals. `family` is the update's declaration.
+    pub fn apply(&mut self, plugin: &str, family: &Family, update: &Update, now_ms: u64) -> Result<(), StoreError> {
+        let key = labels_key(&update.labels);
+        let now = now_ms as i64;
+        let new_series = !self.series_exists(&family.name, &update.labels)?;
+        let result = match update.op {
+            Op::Inc(v) => self.tx.execute(
+                "INSERT INTO series (family, labels, value, updated_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (family, labels) DO UPDATE SET value = value + excluded.value, updated_ms = excluded.updated_ms",
+                params![family.name, key, v, now],
+            ),
+            Op::Set(v) => self.tx.execute(
+                "INSERT INTO series (family, labels, value, updated_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (family, labels) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
+                params![family.name, key, v, now],
+            ),
+            Op::Observe(v) => self.observe(family, &key, v, now),
+        };
+        result.map_err(self.err())?;
+        if new_series {
+            *self.series_counts.entry(plugin.to_owned()).or_insert(0) += 1;
+        }
+        self.changed = true;
+        Ok(())
+    }
+
+    fn observe(&self, family: &Family, key: &str, v: f64, now: i64) -> rusqlite::Result<usize> {
+        let current: Option<(f64, i64, Option<String>)> = self
+            .tx
+            .query_row(
+                "SELECT value, count, buckets FROM series WHERE family = ?1 AND labels = ?2",
+                params![family.name, key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let (sum, count, buckets) = current.unwrap_or((0.0, 0, None));
+        let mut counts: Vec<u64> = buckets.and_then(|b| serde_json::from_str(&b).ok()).unwrap_or_default();
+        counts.resize(family.buckets.len(), 0);
+        for (bound, n) in family.buckets.iter().zip(counts.iter_mut()) {
+            if v <= *bound {
+                *n += 1;
+            }
+        }
+        self.tx.execute(
+            "INSERT INTO series (family, labels, value, count, buckets, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (family, labels) DO UPDATE SET value = excluded.value, count = excluded.count,
+               buckets = excluded.buckets, updated_ms = excluded.updated_ms",
+            params![family.name, key, sum + v, count + 1, serde_json::to_string(&counts).unwrap_or_default(), now],
+        )
+    }
+
+    /// Make the run's changes durable; bumps the generation if any series changed.
+    pub fn commit(self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite { path: path.clone(), source };
+        if self.changed {
+            self.tx
+                .execute(
+                    "INSERT INTO meta (key, value) VALUES ('generation', '1')
+                     ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                    [],
+                )
+                .map_err(err)?;
+        }
+        self.tx.commit().map_err(err)
+    }
+}
+
+/// The canonical text of a label set: a JSON array of [name, value] pairs sorted by name.
+pub fn labels_key(labels: &Labels) -> String {
+    serde_json::to_string(labels).unwrap_or_default()
+}
+
+fn meta_get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+}
+
+fn meta_set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )
+    .map(drop)
+}
+
+/// Create `dir` (and parents) readable by this user only: it holds plugin state and compiled
+/// code that hookmeter will later load.
+pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| StoreError::CreateDir { path: dir.to_owned(), source })
+}
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+BEGIN;
+CREATE TABLE IF NOT EXISTS families (
+    name TEXT PRIMARY KEY,
+    plugin TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    help TEXT NOT NULL,
+    label_names TEXT NOT NULL,
+    buckets TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS series (
+    family TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    value REAL NOT NULL,
+    count INTEGER NOT NULL DEFAULT 0,
+    buckets TEXT,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (family, labels)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS plugin_state (
+    plugin TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (plugin, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 1;
+COMMIT;
+";
