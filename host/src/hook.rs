@@ -33,6 +33,12 @@ const KNOWN_EVENTS: &[&str] = &[
     "SubagentStart",
     "SubagentStop",
     "PreCompact",
+    "PostToolBatch",
+    "MessageDisplay",
+    "InstructionsLoaded",
+    "PostCompact",
+    "UserPromptExpansion",
+    "Setup",
     "ExerciseCompleted",
 ];
 

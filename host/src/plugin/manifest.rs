@@ -11,6 +11,9 @@ use super::bindings::v0_1::hookmeter::plugin::types as wit;
 pub struct Subscription {
     pub event: String,
     pub tool_matcher: Option<String>,
+    /// The plugin may answer this event; see the WIT `subscription` record.
+    #[serde(default)]
+    pub answers: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,7 +33,7 @@ impl Manifest {
             subscriptions: m
                 .subscriptions
                 .into_iter()
-                .map(|s| Subscription { event: s.event, tool_matcher: s.tool_matcher })
+                .map(|s| Subscription { event: s.event, tool_matcher: s.tool_matcher, answers: s.answers })
                 .collect(),
             families: m
                 .metrics
@@ -92,7 +95,7 @@ mod tests {
     use super::*;
 
     fn sub(event: &str, m: Option<&str>) -> Subscription {
-        Subscription { event: event.into(), tool_matcher: m.map(Into::into) }
+        Subscription { event: event.into(), tool_matcher: m.map(Into::into), answers: false }
     }
 
     #[test]

@@ -43,7 +43,10 @@ impl Plugin for ProjectSessions {
         let active_key = format!("active/{}/{}", ctx.project, branch);
         match event.name.as_str() {
             "SessionStart" => {
-                out = out.inc("claude_project_session_total", &pb, 1.0);
+                // After /compact the same session starts again; it is not a new session.
+                if event.str_field("source").as_deref() != Some("compact") {
+                    out = out.inc("claude_project_session_total", &pb, 1.0);
+                }
                 let n = update_active(&active_key, &event.session_id, ctx.now_ms, true);
                 out = out.set("claude_project_active", &pb, n as f64);
             }

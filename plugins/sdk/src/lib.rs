@@ -89,19 +89,33 @@ pub fn manifest(name: &str, version: &str) -> Manifest {
 }
 
 impl Manifest {
-    /// Subscribe to an event by name ("*" for every event).
-    pub fn on(mut self, event: &str) -> Self {
-        self.subscriptions.push(Subscription { event: event.to_owned(), tool_matcher: None });
+    fn subscribe(mut self, event: &str, matcher: Option<&str>, answers: bool) -> Self {
+        self.subscriptions.push(Subscription {
+            event: event.to_owned(),
+            tool_matcher: matcher.map(str::to_owned),
+            answers,
+        });
         self
     }
 
-    /// Subscribe to a tool event for the tools `matcher` names (`Bash`, `Edit|Write`, `*`).
-    pub fn on_tool(mut self, event: &str, matcher: &str) -> Self {
-        self.subscriptions.push(Subscription {
-            event: event.to_owned(),
-            tool_matcher: Some(matcher.to_owned()),
-        });
-        self
+    /// Observe an event by name ("*" for every event) without answering it.
+    pub fn on(self, event: &str) -> Self {
+        self.subscribe(event, None, false)
+    }
+
+    /// Observe a tool event for the tools `matcher` names (`Bash`, `Edit|Write`, `*`).
+    pub fn on_tool(self, event: &str, matcher: &str) -> Self {
+        self.subscribe(event, Some(matcher), false)
+    }
+
+    /// Subscribe to an event the plugin may answer (message, context or block).
+    pub fn answer(self, event: &str) -> Self {
+        self.subscribe(event, None, true)
+    }
+
+    /// Subscribe to a tool event the plugin may answer, e.g. to deny a tool call.
+    pub fn answer_tool(self, event: &str, matcher: &str) -> Self {
+        self.subscribe(event, Some(matcher), true)
     }
 
     /// Declare a metric family the plugin may update.
