@@ -40,24 +40,67 @@ const CLAUDE_CODE_METRICS: &[&str] = &[
 
 /// What hookmeter pushes (bundled plugins and the host's own), with their label names.
 const HOOKMETER_METRICS: &[(&str, &str, &[&str])] = &[
-    ("claude_project_session_total", "counter", &["project", "branch"]),
+    (
+        "claude_project_session_total",
+        "counter",
+        &["project", "branch"],
+    ),
     ("claude_project_active", "gauge", &["project", "branch"]),
-    ("claude_project_last_active_timestamp_seconds", "gauge", &["project", "branch"]),
-    ("claude_project_prompts_total", "counter", &["project", "branch"]),
-    ("claude_project_tool_uses_total", "counter", &["project", "branch", "tool"]),
+    (
+        "claude_project_last_active_timestamp_seconds",
+        "gauge",
+        &["project", "branch"],
+    ),
+    (
+        "claude_project_prompts_total",
+        "counter",
+        &["project", "branch"],
+    ),
+    (
+        "claude_project_tool_uses_total",
+        "counter",
+        &["project", "branch", "tool"],
+    ),
     ("exercise_reps_total", "counter", &["exercise", "mode"]),
     ("exercise_sessions_total", "counter", &["exercise", "mode"]),
-    ("exercise_duration_seconds_total", "counter", &["exercise", "mode"]),
+    (
+        "exercise_duration_seconds_total",
+        "counter",
+        &["exercise", "mode"],
+    ),
     ("exercise_prompts_total", "counter", &["exercise", "mode"]),
     ("exercise_last_session_reps", "gauge", &["exercise"]),
-    ("exercise_last_session_timestamp_seconds", "gauge", &["exercise"]),
-    ("hookmeter_plugin_errors_total", "counter", &["plugin", "reason"]),
+    (
+        "exercise_last_session_timestamp_seconds",
+        "gauge",
+        &["exercise"],
+    ),
+    (
+        "hookmeter_plugin_errors_total",
+        "counter",
+        &["plugin", "reason"],
+    ),
     ("hookmeter_events_total", "counter", &["event"]),
 ];
 
 /// Series that are not Claude Code's or hookmeter's but that the dashboard may use: the
 /// Pushgateway's per-group push times and Prometheus's own scrape health.
 const INFRASTRUCTURE_METRICS: &[&str] = &["push_time_seconds", "push_failure_time_seconds", "up"];
+
+/// Labels of Claude Code's metrics that the dashboard may select or group by.
+const CLAUDE_CODE_LABELS: &[&str] = &[
+    "type",
+    "model",
+    "decision",
+    "tool_name",
+    "language",
+    "session_id",
+    "user_account_uuid",
+    "organization_id",
+    "terminal_type",
+    "app_version",
+    "user_email",
+];
 
 /// The queries the documentation quotes; the dashboard must contain them as written.
 const DOCUMENTED_QUERIES: &[&str] = &[
@@ -80,7 +123,9 @@ const GRAFANA_BUILTINS: &[(&str, &str)] = &[
 // Files
 
 fn monitoring_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("monitoring")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("monitoring")
 }
 
 fn read(rel: &str) -> String {
@@ -89,19 +134,23 @@ fn read(rel: &str) -> String {
 }
 
 fn yaml(rel: &str) -> Yaml {
-    serde_norway::from_str(&read(rel)).unwrap_or_else(|e| panic!("monitoring/{rel} is not valid YAML: {e}"))
+    serde_norway::from_str(&read(rel))
+        .unwrap_or_else(|e| panic!("monitoring/{rel} is not valid YAML: {e}"))
 }
 
 fn dashboard() -> Json {
     let rel = "grafana/dashboards/hookmeter.json";
-    serde_json::from_str(&read(rel)).unwrap_or_else(|e| panic!("monitoring/{rel} is not valid JSON: {e}"))
+    serde_json::from_str(&read(rel))
+        .unwrap_or_else(|e| panic!("monitoring/{rel} is not valid JSON: {e}"))
 }
 
 /// `v[k1][k2]...` for YAML mappings, or panics naming the missing path.
 fn at<'a>(v: &'a Yaml, path: &[&str], file: &str) -> &'a Yaml {
     let mut cur = v;
     for (i, key) in path.iter().enumerate() {
-        cur = cur.get(*key).unwrap_or_else(|| panic!("{file}: missing `{}`", path[..=i].join(".")));
+        cur = cur
+            .get(*key)
+            .unwrap_or_else(|| panic!("{file}: missing `{}`", path[..=i].join(".")));
     }
     cur
 }
@@ -126,12 +175,29 @@ fn yaml_strings(v: &Yaml) -> Vec<String> {
 fn provisioned_datasource_uid() -> String {
     let file = "grafana/provisioning/datasources/prometheus.yml";
     let doc = yaml(file);
-    let sources = at(&doc, &["datasources"], file).as_sequence().expect("datasources is a list");
-    let prom: Vec<&Yaml> = sources.iter().filter(|d| d.get("type").and_then(Yaml::as_str) == Some("prometheus")).collect();
-    assert_eq!(prom.len(), 1, "{file}: expected exactly one prometheus data source");
+    let sources = at(&doc, &["datasources"], file)
+        .as_sequence()
+        .expect("datasources is a list");
+    let prom: Vec<&Yaml> = sources
+        .iter()
+        .filter(|d| d.get("type").and_then(Yaml::as_str) == Some("prometheus"))
+        .collect();
+    assert_eq!(
+        prom.len(),
+        1,
+        "{file}: expected exactly one prometheus data source"
+    );
     let ds = prom[0];
-    assert_eq!(yaml_str(at(ds, &["url"], file)), "http://prometheus:9090", "{file}: url");
-    assert_eq!(at(ds, &["isDefault"], file).as_bool(), Some(true), "{file}: isDefault");
+    assert_eq!(
+        yaml_str(at(ds, &["url"], file)),
+        "http://prometheus:9090",
+        "{file}: url"
+    );
+    assert_eq!(
+        at(ds, &["isDefault"], file).as_bool(),
+        Some(true),
+        "{file}: isDefault"
+    );
     let uid = yaml_str(at(ds, &["uid"], file));
     assert!(!uid.is_empty(), "{file}: empty uid");
     uid
@@ -159,7 +225,10 @@ fn prometheus_config_passes_promtool_and_scrapes_the_stack() {
 
     let file = "prometheus/prometheus.yml";
     let doc = yaml(file);
-    assert_eq!(yaml_str(at(&doc, &["global", "scrape_interval"], file)), "15s");
+    assert_eq!(
+        yaml_str(at(&doc, &["global", "scrape_interval"], file)),
+        "15s"
+    );
     let jobs: BTreeMap<String, &Yaml> = at(&doc, &["scrape_configs"], file)
         .as_sequence()
         .expect("scrape_configs is a list")
@@ -167,7 +236,9 @@ fn prometheus_config_passes_promtool_and_scrapes_the_stack() {
         .map(|j| (yaml_str(at(j, &["job_name"], file)), j))
         .collect();
     let targets = |job: &str| -> Vec<String> {
-        let j = jobs.get(job).unwrap_or_else(|| panic!("{file}: no scrape job `{job}`"));
+        let j = jobs
+            .get(job)
+            .unwrap_or_else(|| panic!("{file}: no scrape job `{job}`"));
         at(j, &["static_configs"], file)
             .as_sequence()
             .expect("static_configs is a list")
@@ -179,7 +250,9 @@ fn prometheus_config_passes_promtool_and_scrapes_the_stack() {
     assert_eq!(targets("otel-collector"), ["otel-collector:8889"]);
     assert_eq!(targets("pushgateway"), ["pushgateway:9091"]);
     assert_eq!(
-        jobs["pushgateway"].get("honor_labels").and_then(Yaml::as_bool),
+        jobs["pushgateway"]
+            .get("honor_labels")
+            .and_then(Yaml::as_bool),
         Some(true),
         "{file}: the pushgateway job needs honor_labels: true, or every pushed job/instance is overwritten"
     );
@@ -196,17 +269,24 @@ struct ComposeService<'a> {
 impl ComposeService<'_> {
     fn image_tag(&self) -> (String, String) {
         let image = yaml_str(at(self.spec, &["image"], self.name));
-        let (repo, tag) = image.rsplit_once(':').unwrap_or_else(|| panic!("{}: image `{image}` has no tag", self.name));
+        let (repo, tag) = image
+            .rsplit_once(':')
+            .unwrap_or_else(|| panic!("{}: image `{image}` has no tag", self.name));
         (repo.to_owned(), tag.to_owned())
     }
 
     fn command(&self) -> Vec<String> {
-        self.spec.get("command").map(yaml_strings).unwrap_or_default()
+        self.spec
+            .get("command")
+            .map(yaml_strings)
+            .unwrap_or_default()
     }
 
     /// Container ports published on the host, as (host port, container port).
     fn published_ports(&self) -> Vec<(u16, u16)> {
-        let Some(ports) = self.spec.get("ports") else { return Vec::new() };
+        let Some(ports) = self.spec.get("ports") else {
+            return Vec::new();
+        };
         ports
             .as_sequence()
             .expect("ports is a list")
@@ -214,7 +294,10 @@ impl ComposeService<'_> {
             .map(|p| {
                 let text = yaml_str(p);
                 let parts: Vec<&str> = text.split('/').next().unwrap().split(':').collect();
-                let num = |s: &str| s.parse::<u16>().unwrap_or_else(|_| panic!("{}: bad port `{text}`", self.name));
+                let num = |s: &str| {
+                    s.parse::<u16>()
+                        .unwrap_or_else(|_| panic!("{}: bad port `{text}`", self.name))
+                };
                 match parts.as_slice() {
                     [c] => (num(c), num(c)),
                     [h, c] | [_, h, c] => (num(h), num(c)),
@@ -226,7 +309,9 @@ impl ComposeService<'_> {
 
     /// Mounts as (source, target); `source` starts with `.` for bind mounts.
     fn volumes(&self) -> Vec<(String, String)> {
-        let Some(vols) = self.spec.get("volumes") else { return Vec::new() };
+        let Some(vols) = self.spec.get("volumes") else {
+            return Vec::new();
+        };
         vols.as_sequence()
             .expect("volumes is a list")
             .iter()
@@ -234,10 +319,15 @@ impl ComposeService<'_> {
                 if let Some(text) = v.as_str() {
                     let mut parts = text.split(':');
                     let src = parts.next().unwrap().to_owned();
-                    let dst = parts.next().unwrap_or_else(|| panic!("{}: volume `{text}` has no target", self.name));
+                    let dst = parts
+                        .next()
+                        .unwrap_or_else(|| panic!("{}: volume `{text}` has no target", self.name));
                     (src, dst.to_owned())
                 } else {
-                    (yaml_str(at(v, &["source"], self.name)), yaml_str(at(v, &["target"], self.name)))
+                    (
+                        yaml_str(at(v, &["source"], self.name)),
+                        yaml_str(at(v, &["target"], self.name)),
+                    )
                 }
             })
             .collect()
@@ -255,7 +345,10 @@ impl ComposeService<'_> {
                     (k.to_owned(), v.to_owned())
                 })
                 .collect(),
-            Some(other) => panic!("{}: environment must be a map or a list, found {other:?}", self.name),
+            Some(other) => panic!(
+                "{}: environment must be a map or a list, found {other:?}",
+                self.name
+            ),
         }
     }
 }
@@ -264,7 +357,9 @@ impl ComposeService<'_> {
 fn compose_file_defines_a_pinned_healthy_persistent_stack() {
     let file = "docker-compose.yml";
     let doc = yaml(file);
-    let services_map = at(&doc, &["services"], file).as_mapping().expect("services is a mapping");
+    let services_map = at(&doc, &["services"], file)
+        .as_mapping()
+        .expect("services is a mapping");
     let services: BTreeMap<String, ComposeService> = services_map
         .iter()
         .map(|(k, v)| {
@@ -285,11 +380,15 @@ fn compose_file_defines_a_pinned_healthy_persistent_stack() {
         ("grafana", "grafana/grafana"),
     ];
     for (name, repo) in expected_images {
-        let svc = services.get(name).unwrap_or_else(|| panic!("{file}: no service `{name}`"));
+        let svc = services
+            .get(name)
+            .unwrap_or_else(|| panic!("{file}: no service `{name}`"));
         let (image_repo, tag) = svc.image_tag();
         assert_eq!(image_repo, repo, "{file}: {name} image");
         assert!(
-            tag != "latest" && tag.chars().any(|c| c.is_ascii_digit()) && tag.matches('.').count() >= 2,
+            tag != "latest"
+                && tag.chars().any(|c| c.is_ascii_digit())
+                && tag.matches('.').count() >= 2,
             "{file}: {name} image tag `{tag}` is not an exact version (x.y.z)"
         );
     }
@@ -298,7 +397,11 @@ fn compose_file_defines_a_pinned_healthy_persistent_stack() {
     for svc in services.values() {
         let restart = svc.spec.get("restart").map(yaml_str).unwrap_or_default();
         if expected_images.iter().any(|(n, _)| *n == svc.name) {
-            assert_eq!(restart, "unless-stopped", "{file}: {} restart policy", svc.name);
+            assert_eq!(
+                restart, "unless-stopped",
+                "{file}: {} restart policy",
+                svc.name
+            );
         }
         // Every image in the file is pinned, helpers included.
         let (_, tag) = svc.image_tag();
@@ -308,7 +411,11 @@ fn compose_file_defines_a_pinned_healthy_persistent_stack() {
     // Published ports.
     let published: BTreeMap<u16, (&str, u16)> = services
         .values()
-        .flat_map(|s| s.published_ports().into_iter().map(move |(h, c)| (h, (s.name, c))))
+        .flat_map(|s| {
+            s.published_ports()
+                .into_iter()
+                .map(move |(h, c)| (h, (s.name, c)))
+        })
         .collect();
     for (port, service) in [
         (4317, "otel-collector"),
@@ -319,8 +426,14 @@ fn compose_file_defines_a_pinned_healthy_persistent_stack() {
         (9091, "pushgateway"),
         (3000, "grafana"),
     ] {
-        let (svc, container) = published.get(&port).unwrap_or_else(|| panic!("{file}: host port {port} is not published"));
-        assert_eq!((*svc, *container), (service, port), "{file}: host port {port}");
+        let (svc, container) = published
+            .get(&port)
+            .unwrap_or_else(|| panic!("{file}: host port {port} is not published"));
+        assert_eq!(
+            (*svc, *container),
+            (service, port),
+            "{file}: host port {port}"
+        );
     }
 
     // Health checks. The collector image is FROM scratch (no shell, no HTTP client), so its
@@ -339,11 +452,19 @@ fn compose_file_defines_a_pinned_healthy_persistent_stack() {
             "pushgateway" => "9091",
             _ => "3000",
         };
-        assert!(test.iter().any(|t| t.contains(&format!("localhost:{port}/"))), "{file}: {name} healthcheck does not probe its own port {port}: {test:?}");
+        assert!(
+            test.iter()
+                .any(|t| t.contains(&format!("localhost:{port}/"))),
+            "{file}: {name} healthcheck does not probe its own port {port}: {test:?}"
+        );
     }
     let collector_hc = services["otel-collector"].spec.get("healthcheck");
     assert!(
-        collector_hc.is_none() || collector_hc.and_then(|h| h.get("disable")).and_then(Yaml::as_bool) == Some(true),
+        collector_hc.is_none()
+            || collector_hc
+                .and_then(|h| h.get("disable"))
+                .and_then(Yaml::as_bool)
+                == Some(true),
         "{file}: otel-collector's image has no shell or HTTP client; a healthcheck there always fails"
     );
 
@@ -352,29 +473,68 @@ fn compose_file_defines_a_pinned_healthy_persistent_stack() {
         for (src, dst) in svc.volumes() {
             if src.starts_with('.') || src.starts_with('/') {
                 let path = monitoring_dir().join(&src);
-                assert!(path.exists(), "{file}: {} mounts {src}, which does not exist (monitoring/{src})", svc.name);
+                assert!(
+                    path.exists(),
+                    "{file}: {} mounts {src}, which does not exist (monitoring/{src})",
+                    svc.name
+                );
             } else {
-                assert!(named_volumes.contains(&src), "{file}: {} uses volume `{src}` (at {dst}), not declared under top-level volumes", svc.name);
+                assert!(
+                    named_volumes.contains(&src),
+                    "{file}: {} uses volume `{src}` (at {dst}), not declared under top-level volumes",
+                    svc.name
+                );
             }
         }
     }
     let named_mount = |svc: &str, target: &str| {
-        services[svc].volumes().into_iter().find(|(src, dst)| dst == target && !src.starts_with('.') && !src.starts_with('/')).is_some()
+        services[svc]
+            .volumes()
+            .into_iter()
+            .find(|(src, dst)| dst == target && !src.starts_with('.') && !src.starts_with('/'))
+            .is_some()
     };
-    assert!(named_mount("prometheus", "/prometheus"), "{file}: prometheus needs a named volume at /prometheus");
-    assert!(named_mount("pushgateway", "/data"), "{file}: pushgateway needs a named volume at /data");
-    assert!(named_mount("grafana", "/var/lib/grafana"), "{file}: grafana needs a named volume at /var/lib/grafana");
+    assert!(
+        named_mount("prometheus", "/prometheus"),
+        "{file}: prometheus needs a named volume at /prometheus"
+    );
+    assert!(
+        named_mount("pushgateway", "/data"),
+        "{file}: pushgateway needs a named volume at /data"
+    );
+    assert!(
+        named_mount("grafana", "/var/lib/grafana"),
+        "{file}: grafana needs a named volume at /var/lib/grafana"
+    );
 
     // Pushgateway persists to the named volume, so a restart keeps what hookmeter pushed.
     let pg = services["pushgateway"].command();
-    assert!(pg.iter().any(|a| a == "--persistence.file=/data/pushgateway.db"), "{file}: pushgateway command {pg:?}");
+    assert!(
+        pg.iter()
+            .any(|a| a == "--persistence.file=/data/pushgateway.db"),
+        "{file}: pushgateway command {pg:?}"
+    );
     // The image runs as nobody and a fresh named volume is root-owned: something must make
     // /data writable before the Pushgateway starts, or persistence silently fails.
     let pg_user = services["pushgateway"].spec.get("user").map(yaml_str);
-    let pg_data_volume = services["pushgateway"].volumes().into_iter().find(|(_, d)| d == "/data").map(|(s, _)| s);
+    let pg_data_volume = services["pushgateway"]
+        .volumes()
+        .into_iter()
+        .find(|(_, d)| d == "/data")
+        .map(|(s, _)| s);
     let init_fixes_ownership = services.values().any(|s| {
-        let mounts_same_volume = s.name != "pushgateway" && s.volumes().iter().any(|(src, _)| Some(src) == pg_data_volume.as_ref());
-        let chowns = s.spec.get("entrypoint").or(s.spec.get("command")).map(yaml_strings).unwrap_or_default().join(" ").contains("chown");
+        let mounts_same_volume = s.name != "pushgateway"
+            && s.volumes()
+                .iter()
+                .any(|(src, _)| Some(src) == pg_data_volume.as_ref());
+        let chowns = s
+            .spec
+            .get("entrypoint")
+            .or(s.spec.get("command"))
+            .map(yaml_strings)
+            .unwrap_or_default()
+            .join(" ")
+            .contains("chown");
         let pushgateway_waits = services["pushgateway"]
             .spec
             .get("depends_on")
@@ -385,16 +545,28 @@ fn compose_file_defines_a_pinned_healthy_persistent_stack() {
         mounts_same_volume && chowns && pushgateway_waits
     });
     assert!(
-        init_fixes_ownership || matches!(pg_user.as_deref(), Some("0") | Some("root") | Some("0:0")),
+        init_fixes_ownership
+            || matches!(pg_user.as_deref(), Some("0") | Some("root") | Some("0:0")),
         "{file}: nothing makes the pushgateway's /data volume writable for uid 65534"
     );
 
     let prom = services["prometheus"].command();
-    for flag in ["--storage.tsdb.retention.time=30d", "--web.enable-lifecycle", "--config.file=/etc/prometheus/prometheus.yml"] {
-        assert!(prom.iter().any(|a| a == flag), "{file}: prometheus command lacks {flag}: {prom:?}");
+    for flag in [
+        "--storage.tsdb.retention.time=30d",
+        "--web.enable-lifecycle",
+        "--config.file=/etc/prometheus/prometheus.yml",
+    ] {
+        assert!(
+            prom.iter().any(|a| a == flag),
+            "{file}: prometheus command lacks {flag}: {prom:?}"
+        );
     }
     assert!(
-        services["prometheus"].volumes().iter().any(|(src, dst)| src == "./prometheus/prometheus.yml" && dst == "/etc/prometheus/prometheus.yml"),
+        services["prometheus"]
+            .volumes()
+            .iter()
+            .any(|(src, dst)| src == "./prometheus/prometheus.yml"
+                && dst == "/etc/prometheus/prometheus.yml"),
         "{file}: prometheus must mount ./prometheus/prometheus.yml at /etc/prometheus/prometheus.yml"
     );
 
@@ -405,33 +577,64 @@ fn compose_file_defines_a_pinned_healthy_persistent_stack() {
         .into_iter()
         .find(|(src, _)| src == "./otel-collector-config.yaml")
         .map(|(_, dst)| dst)
-        .unwrap_or_else(|| panic!("{file}: otel-collector does not mount ./otel-collector-config.yaml"));
+        .unwrap_or_else(|| {
+            panic!("{file}: otel-collector does not mount ./otel-collector-config.yaml")
+        });
     assert!(
-        collector.command().iter().any(|a| *a == format!("--config={config_target}")),
+        collector
+            .command()
+            .iter()
+            .any(|a| *a == format!("--config={config_target}")),
         "{file}: otel-collector command must be --config={config_target}, found {:?}",
         collector.command()
     );
 
     // Grafana: credentials, no sign-up, provisioning and dashboards where the files say.
     let env = services["grafana"].env();
-    assert_eq!(env.get("GF_SECURITY_ADMIN_USER").map(String::as_str), Some("admin"));
-    assert_eq!(env.get("GF_SECURITY_ADMIN_PASSWORD").map(String::as_str), Some("admin"));
-    assert_eq!(env.get("GF_USERS_ALLOW_SIGN_UP").map(String::as_str), Some("false"));
+    assert_eq!(
+        env.get("GF_SECURITY_ADMIN_USER").map(String::as_str),
+        Some("admin")
+    );
+    assert_eq!(
+        env.get("GF_SECURITY_ADMIN_PASSWORD").map(String::as_str),
+        Some("admin")
+    );
+    assert_eq!(
+        env.get("GF_USERS_ALLOW_SIGN_UP").map(String::as_str),
+        Some("false")
+    );
     let grafana_mounts = services["grafana"].volumes();
-    assert!(grafana_mounts.iter().any(|(s, d)| s == "./grafana/provisioning" && d == "/etc/grafana/provisioning"), "{file}: grafana provisioning mount");
+    assert!(
+        grafana_mounts
+            .iter()
+            .any(|(s, d)| s == "./grafana/provisioning" && d == "/etc/grafana/provisioning"),
+        "{file}: grafana provisioning mount"
+    );
     let provider_file = "grafana/provisioning/dashboards/dashboards.yml";
     let providers = yaml(provider_file);
-    let provider = &at(&providers, &["providers"], provider_file).as_sequence().expect("providers is a list")[0];
+    let provider = &at(&providers, &["providers"], provider_file)
+        .as_sequence()
+        .expect("providers is a list")[0];
     assert_eq!(yaml_str(at(provider, &["type"], provider_file)), "file");
     let dash_path = yaml_str(at(provider, &["options", "path"], provider_file));
     assert_eq!(dash_path, "/var/lib/grafana/dashboards");
     assert!(
-        grafana_mounts.iter().any(|(s, d)| s == "./grafana/dashboards" && *d == dash_path),
+        grafana_mounts
+            .iter()
+            .any(|(s, d)| s == "./grafana/dashboards" && *d == dash_path),
         "{file}: grafana must mount ./grafana/dashboards at {dash_path}, where {provider_file} looks"
     );
     if let Some(home) = env.get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH") {
-        let rel = home.strip_prefix(&format!("{dash_path}/")).unwrap_or_else(|| panic!("home dashboard {home} is outside {dash_path}"));
-        assert!(monitoring_dir().join("grafana/dashboards").join(rel).exists(), "home dashboard {home} does not exist");
+        let rel = home
+            .strip_prefix(&format!("{dash_path}/"))
+            .unwrap_or_else(|| panic!("home dashboard {home} is outside {dash_path}"));
+        assert!(
+            monitoring_dir()
+                .join("grafana/dashboards")
+                .join(rel)
+                .exists(),
+            "home dashboard {home} does not exist"
+        );
     }
 }
 
@@ -442,8 +645,22 @@ fn compose_file_defines_a_pinned_healthy_persistent_stack() {
 fn collector_config_converts_deltas_and_exports_for_prometheus() {
     let file = "otel-collector-config.yaml";
     let doc = yaml(file);
-    assert_eq!(yaml_str(at(&doc, &["receivers", "otlp", "protocols", "grpc", "endpoint"], file)), "0.0.0.0:4317");
-    assert_eq!(yaml_str(at(&doc, &["receivers", "otlp", "protocols", "http", "endpoint"], file)), "0.0.0.0:4318");
+    assert_eq!(
+        yaml_str(at(
+            &doc,
+            &["receivers", "otlp", "protocols", "grpc", "endpoint"],
+            file
+        )),
+        "0.0.0.0:4317"
+    );
+    assert_eq!(
+        yaml_str(at(
+            &doc,
+            &["receivers", "otlp", "protocols", "http", "endpoint"],
+            file
+        )),
+        "0.0.0.0:4318"
+    );
 
     let pipeline = at(&doc, &["service", "pipelines", "metrics"], file);
     let receivers = yaml_strings(at(pipeline, &["receivers"], file));
@@ -451,13 +668,27 @@ fn collector_config_converts_deltas_and_exports_for_prometheus() {
     let exporters = yaml_strings(at(pipeline, &["exporters"], file));
     assert_eq!(receivers, ["otlp"]);
     for p in ["memory_limiter", "deltatocumulative", "batch"] {
-        assert!(processors.contains(&p.to_owned()), "{file}: metrics pipeline lacks processor {p}: {processors:?}");
+        assert!(
+            processors.contains(&p.to_owned()),
+            "{file}: metrics pipeline lacks processor {p}: {processors:?}"
+        );
     }
-    assert_eq!(processors.first().map(String::as_str), Some("memory_limiter"), "{file}: memory_limiter must come first");
-    assert!(exporters.contains(&"prometheus".to_owned()), "{file}: metrics pipeline lacks the prometheus exporter");
+    assert_eq!(
+        processors.first().map(String::as_str),
+        Some("memory_limiter"),
+        "{file}: memory_limiter must come first"
+    );
+    assert!(
+        exporters.contains(&"prometheus".to_owned()),
+        "{file}: metrics pipeline lacks the prometheus exporter"
+    );
 
     // Every component a pipeline names is defined (the collector refuses to start otherwise).
-    for (kind, names) in [("receivers", &receivers), ("processors", &processors), ("exporters", &exporters)] {
+    for (kind, names) in [
+        ("receivers", &receivers),
+        ("processors", &processors),
+        ("exporters", &exporters),
+    ] {
         for n in names.iter() {
             at(&doc, &[kind, n], file);
         }
@@ -466,13 +697,25 @@ fn collector_config_converts_deltas_and_exports_for_prometheus() {
 
     let prom = at(&doc, &["exporters", "prometheus"], file);
     assert_eq!(yaml_str(at(prom, &["endpoint"], file)), "0.0.0.0:8889");
-    assert_eq!(at(prom, &["resource_to_telemetry_conversion", "enabled"], file).as_bool(), Some(true));
+    assert_eq!(
+        at(prom, &["resource_to_telemetry_conversion", "enabled"], file).as_bool(),
+        Some(true)
+    );
     let expiration = yaml_str(at(prom, &["metric_expiration"], file));
-    assert!(expiration.ends_with(['s', 'm', 'h']), "{file}: metric_expiration `{expiration}` is not a duration");
+    assert!(
+        expiration.ends_with(['s', 'm', 'h']),
+        "{file}: metric_expiration `{expiration}` is not a duration"
+    );
 
-    assert_eq!(yaml_str(at(&doc, &["extensions", "health_check", "endpoint"], file)), "0.0.0.0:13133");
+    assert_eq!(
+        yaml_str(at(&doc, &["extensions", "health_check", "endpoint"], file)),
+        "0.0.0.0:13133"
+    );
     let extensions = yaml_strings(at(&doc, &["service", "extensions"], file));
-    assert!(extensions.contains(&"health_check".to_owned()), "{file}: health_check is defined but not enabled in service.extensions");
+    assert!(
+        extensions.contains(&"health_check".to_owned()),
+        "{file}: health_check is defined but not enabled in service.extensions"
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -489,19 +732,34 @@ fn all_panels(dash: &Json) -> Vec<&Json> {
         }
     }
     let mut out = Vec::new();
-    walk(dash["panels"].as_array().expect("dashboard.panels is an array"), &mut out);
+    walk(
+        dash["panels"]
+            .as_array()
+            .expect("dashboard.panels is an array"),
+        &mut out,
+    );
     out
 }
 
 fn panel_name(p: &Json) -> String {
-    format!("panel {} ({:?})", p["id"], p["title"].as_str().unwrap_or(""))
+    format!(
+        "panel {} ({:?})",
+        p["id"],
+        p["title"].as_str().unwrap_or("")
+    )
 }
 
 /// (panel, target) for every query target in the dashboard.
 fn all_targets(dash: &Json) -> Vec<(&Json, &Json)> {
     all_panels(dash)
         .into_iter()
-        .flat_map(|p| p.get("targets").and_then(Json::as_array).into_iter().flatten().map(move |t| (p, t)))
+        .flat_map(|p| {
+            p.get("targets")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .map(move |t| (p, t))
+        })
         .collect()
 }
 
@@ -509,7 +767,9 @@ fn exprs(dash: &Json) -> Vec<(String, String)> {
     all_targets(dash)
         .into_iter()
         .map(|(p, t)| {
-            let expr = t["expr"].as_str().unwrap_or_else(|| panic!("{}: target {} has no expr", panel_name(p), t["refId"]));
+            let expr = t["expr"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{}: target {} has no expr", panel_name(p), t["refId"]));
             (panel_name(p), expr.to_owned())
         })
         .collect()
@@ -567,9 +827,14 @@ fn substitute(expr: &str, variables: &BTreeSet<String>) -> String {
     while let Some(pos) = rest.find(['$', '[']) {
         out.push_str(&rest[..pos]);
         let tail = &rest[pos..];
-        let name_len = |s: &str| s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len());
+        let name_len = |s: &str| {
+            s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(s.len())
+        };
         if let Some(inner) = tail.strip_prefix("${") {
-            let close = inner.find('}').unwrap_or_else(|| panic!("unclosed ${{ in `{expr}`"));
+            let close = inner
+                .find('}')
+                .unwrap_or_else(|| panic!("unclosed ${{ in `{expr}`"));
             let name = &inner[..name_len(inner)];
             out.push_str(&value(name));
             rest = &inner[close + 1..];
@@ -604,10 +869,41 @@ fn substitute(expr: &str, variables: &BTreeSet<String>) -> String {
 fn metric_names(expr: &str) -> BTreeSet<String> {
     // Aggregations come first: `sum by (x) (...)` puts `by`, not `(`, after the name.
     const KEYWORDS: &[&str] = &[
-        "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk", "quantile",
-        "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "atan2", "inf", "nan",
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "group",
+        "stddev",
+        "stdvar",
+        "count",
+        "count_values",
+        "bottomk",
+        "topk",
+        "quantile",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "and",
+        "or",
+        "unless",
+        "bool",
+        "offset",
+        "atan2",
+        "inf",
+        "nan",
     ];
-    const GROUPING: &[&str] = &["by", "without", "on", "ignoring", "group_left", "group_right"];
+    const GROUPING: &[&str] = &[
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+    ];
     let chars: Vec<char> = expr.chars().collect();
     let mut names = BTreeSet::new();
     let mut i = 0;
@@ -633,7 +929,9 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
             i += 1;
         } else if c.is_ascii_alphabetic() || c == '_' || c == ':' {
             let start = i;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':') {
+            while i < chars.len()
+                && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':')
+            {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
@@ -659,6 +957,87 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
     names
 }
 
+/// Label names an expression selects on (`{name=...}`) or groups by (`by`, `without`, `on`,
+/// `ignoring`, `group_left`, `group_right`).
+fn label_names(expr: &str) -> BTreeSet<String> {
+    const GROUPING: &[&str] = &[
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+    ];
+    let chars: Vec<char> = expr.chars().collect();
+    let mut names = BTreeSet::new();
+    let ident = |i: usize| -> usize {
+        let mut j = i;
+        while j < chars.len()
+            && (chars[j].is_ascii_alphanumeric() || chars[j] == '_' || chars[j] == ':')
+        {
+            j += 1;
+        }
+        j
+    };
+    let skip_string = |mut i: usize| -> usize {
+        let quote = chars[i];
+        i += 1;
+        while i < chars.len() && chars[i] != quote {
+            i += if chars[i] == '\\' { 2 } else { 1 };
+        }
+        i + 1
+    };
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' || c == '\'' || c == '`' {
+            i = skip_string(i);
+        } else if c == '{' {
+            // Matchers: name op "value", ...
+            i += 1;
+            while i < chars.len() && chars[i] != '}' {
+                if chars[i] == '"' || chars[i] == '\'' || chars[i] == '`' {
+                    i = skip_string(i);
+                } else if chars[i].is_ascii_alphabetic() || chars[i] == '_' {
+                    let end = ident(i);
+                    names.insert(chars[i..end].iter().collect());
+                    i = end;
+                } else {
+                    i += 1;
+                }
+            }
+            i += 1;
+        } else if c.is_ascii_alphabetic() || c == '_' {
+            let end = ident(i);
+            let word: String = chars[i..end].iter().collect();
+            i = end;
+            if GROUPING.contains(&word.as_str()) {
+                while i < chars.len() && chars[i].is_whitespace() {
+                    i += 1;
+                }
+                if chars.get(i) == Some(&'(') {
+                    let close = i + chars[i..]
+                        .iter()
+                        .position(|&c| c == ')')
+                        .unwrap_or_else(|| panic!("unclosed ( in `{expr}`"));
+                    let inner: String = chars[i + 1..close].iter().collect();
+                    names.extend(
+                        inner
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .map(str::to_owned),
+                    );
+                    i = close + 1;
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    names
+}
+
 struct Variable {
     name: String,
     query: String,
@@ -670,14 +1049,24 @@ fn variables(dash: &Json, uid: &str) -> Vec<Variable> {
         .expect("templating.list is an array")
         .iter()
         .map(|v| {
-            let name = v["name"].as_str().expect("variable without a name").to_owned();
+            let name = v["name"]
+                .as_str()
+                .expect("variable without a name")
+                .to_owned();
             let query = match &v["query"] {
                 Json::String(s) => s.clone(),
-                Json::Object(o) => o.get("query").and_then(Json::as_str).unwrap_or_default().to_owned(),
+                Json::Object(o) => o
+                    .get("query")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
                 other => panic!("variable {name}: query {other}"),
             };
             if v["type"] == "query" {
-                assert_eq!(v["datasource"]["uid"], uid, "variable {name}: datasource uid");
+                assert_eq!(
+                    v["datasource"]["uid"], uid,
+                    "variable {name}: datasource uid"
+                );
             }
             Variable { name, query }
         })
@@ -689,8 +1078,15 @@ fn dashboard_is_consistent_with_provisioning_and_metrics() {
     let uid = provisioned_datasource_uid();
     let dash = dashboard();
     assert_eq!(dash["title"], "Claude Code & hookmeter");
-    assert!(dash["uid"].as_str().is_some_and(|u| !u.is_empty() && u.len() <= 40), "dashboard uid");
-    let schema = dash["schemaVersion"].as_i64().expect("schemaVersion is a number");
+    assert!(
+        dash["uid"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty() && u.len() <= 40),
+        "dashboard uid"
+    );
+    let schema = dash["schemaVersion"]
+        .as_i64()
+        .expect("schemaVersion is a number");
     assert!((36..=41).contains(&schema), "schemaVersion {schema}");
 
     let panels = all_panels(&dash);
@@ -698,47 +1094,99 @@ fn dashboard_is_consistent_with_provisioning_and_metrics() {
     let mut ids = BTreeSet::new();
     for p in &panels {
         let name = panel_name(p);
-        let id = p["id"].as_i64().unwrap_or_else(|| panic!("{name}: id is not an integer"));
+        let id = p["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{name}: id is not an integer"));
         assert!(ids.insert(id), "duplicate panel id {id}");
         let g = &p["gridPos"];
-        let [h, w, x, y] = ["h", "w", "x", "y"].map(|k| g[k].as_i64().unwrap_or_else(|| panic!("{name}: gridPos.{k} missing")));
-        assert!(h > 0 && w > 0 && x >= 0 && y >= 0 && x + w <= 24, "{name}: gridPos {g}");
-        assert!(p["title"].as_str().is_some_and(|t| !t.is_empty()), "{name}: no title");
+        let [h, w, x, y] = ["h", "w", "x", "y"].map(|k| {
+            g[k].as_i64()
+                .unwrap_or_else(|| panic!("{name}: gridPos.{k} missing"))
+        });
+        assert!(
+            h > 0 && w > 0 && x >= 0 && y >= 0 && x + w <= 24,
+            "{name}: gridPos {g}"
+        );
+        assert!(
+            p["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "{name}: no title"
+        );
         if p["type"] == "row" {
             if !p["datasource"].is_null() {
                 assert_eq!(p["datasource"]["uid"], uid.as_str(), "{name}: datasource");
             }
             continue;
         }
-        assert_eq!(p["datasource"]["type"], "prometheus", "{name}: datasource type");
-        assert_eq!(p["datasource"]["uid"], uid.as_str(), "{name}: datasource uid (provisioned: {uid})");
-        let targets = p["targets"].as_array().unwrap_or_else(|| panic!("{name}: no targets"));
+        assert_eq!(
+            p["datasource"]["type"], "prometheus",
+            "{name}: datasource type"
+        );
+        assert_eq!(
+            p["datasource"]["uid"],
+            uid.as_str(),
+            "{name}: datasource uid (provisioned: {uid})"
+        );
+        let targets = p["targets"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: no targets"));
         assert!(!targets.is_empty(), "{name}: no targets");
         let mut refs = BTreeSet::new();
         for t in targets {
-            assert!(refs.insert(t["refId"].as_str().unwrap_or_else(|| panic!("{name}: target without refId"))), "{name}: duplicate refId");
-            assert!(t["expr"].as_str().is_some_and(|e| !e.trim().is_empty()), "{name}: empty expr");
+            assert!(
+                refs.insert(
+                    t["refId"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{name}: target without refId"))
+                ),
+                "{name}: duplicate refId"
+            );
+            assert!(
+                t["expr"].as_str().is_some_and(|e| !e.trim().is_empty()),
+                "{name}: empty expr"
+            );
             if !t["datasource"].is_null() {
-                assert_eq!(t["datasource"]["uid"], uid.as_str(), "{name}: target datasource uid");
+                assert_eq!(
+                    t["datasource"]["uid"],
+                    uid.as_str(),
+                    "{name}: target datasource uid"
+                );
             }
         }
     }
     // Rows that are collapsed carry their panels inside them: the walk must have seen those.
     let top = dash["panels"].as_array().unwrap().len();
-    let nested: usize = dash["panels"].as_array().unwrap().iter().map(|p| p["panels"].as_array().map_or(0, Vec::len)).sum();
+    let nested: usize = dash["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["panels"].as_array().map_or(0, Vec::len))
+        .sum();
     assert_eq!(panels.len(), top + nested);
 
     // Template variables.
     let vars = variables(&dash, &uid);
     let expected_vars = [
-        ("project", "label_values(claude_project_session_total, project)"),
-        ("model", "label_values(claude_code_cost_usage_USD_total, model)"),
+        (
+            "project",
+            "label_values(claude_project_session_total, project)",
+        ),
+        (
+            "model",
+            "label_values(claude_code_cost_usage_USD_total, model)",
+        ),
         ("exercise", "label_values(exercise_reps_total, exercise)"),
     ];
     let raw_vars = dash["templating"]["list"].as_array().unwrap();
     for (name, query) in expected_vars {
-        let v = vars.iter().find(|v| v.name == name).unwrap_or_else(|| panic!("no template variable `{name}`"));
-        assert_eq!(v.query.replace(' ', ""), query.replace(' ', ""), "variable {name}");
+        let v = vars
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("no template variable `{name}`"));
+        assert_eq!(
+            v.query.replace(' ', ""),
+            query.replace(' ', ""),
+            "variable {name}"
+        );
         let raw = raw_vars.iter().find(|r| r["name"] == name).unwrap();
         assert_eq!(raw["multi"], true, "variable {name}: multi");
         assert_eq!(raw["includeAll"], true, "variable {name}: includeAll");
@@ -756,11 +1204,17 @@ fn dashboard_is_consistent_with_provisioning_and_metrics() {
         }
     }
     for (name, _) in expected_vars {
-        assert!(used.contains(name), "template variable `{name}` is defined but no query uses it");
+        assert!(
+            used.contains(name),
+            "template variable `{name}` is defined but no query uses it"
+        );
     }
 
     for q in DOCUMENTED_QUERIES {
-        assert!(all_exprs.iter().any(|(_, e)| e.contains(q)), "no panel contains the documented query `{q}`");
+        assert!(
+            all_exprs.iter().any(|(_, e)| e.contains(q)),
+            "no panel contains the documented query `{q}`"
+        );
     }
 
     // Metric names: only real ones, and every one of them shown somewhere.
@@ -773,37 +1227,101 @@ fn dashboard_is_consistent_with_provisioning_and_metrics() {
     let mut seen = BTreeSet::new();
     for (panel, expr) in &all_exprs {
         for m in metric_names(expr) {
-            assert!(known.contains(m.as_str()), "{panel}: unknown metric `{m}` in {expr}");
+            assert!(
+                known.contains(m.as_str()),
+                "{panel}: unknown metric `{m}` in {expr}"
+            );
             seen.insert(m);
         }
     }
-    for m in CLAUDE_CODE_METRICS.iter().copied().chain(HOOKMETER_METRICS.iter().map(|(n, _, _)| *n)) {
+    for m in CLAUDE_CODE_METRICS
+        .iter()
+        .copied()
+        .chain(HOOKMETER_METRICS.iter().map(|(n, _, _)| *n))
+    {
         assert!(seen.contains(m), "no panel shows `{m}`");
     }
-    assert!(all_exprs.iter().any(|(_, e)| e.contains(r#"time() - push_time_seconds{job="hookmeter"}"#)), "no push-age panel");
+    // Label names: only ones the metrics carry (a typo in `by (...)` still parses, and
+    // silently groups everything into one blank series).
+    let known_labels: BTreeSet<&str> = HOOKMETER_METRICS
+        .iter()
+        .flat_map(|(_, _, labels)| labels.iter().copied())
+        .chain(CLAUDE_CODE_LABELS.iter().copied())
+        .chain(["job", "instance", "__name__"])
+        .collect();
+    for (panel, expr) in &all_exprs {
+        for l in label_names(expr) {
+            assert!(
+                known_labels.contains(l.as_str()),
+                "{panel}: unknown label `{l}` in {expr}"
+            );
+        }
+    }
+    assert!(
+        all_exprs
+            .iter()
+            .any(|(_, e)| e.contains(r#"time() - push_time_seconds{job="hookmeter"}"#)),
+        "no push-age panel"
+    );
 }
 
 #[test]
 fn metric_name_extraction_and_substitution_work() {
     // The helpers above decide what the dashboard test accepts; make sure they see what
     // matters.
-    let names = metric_names(r#"sum by (model, type) (rate(foo_total{a=~"$x", b="c d"}[5m])) / on (x) group_left (y) bar_seconds and ignoring(z) up offset 5m"#);
-    assert_eq!(names, ["bar_seconds", "foo_total", "up"].into_iter().map(String::from).collect());
+    let names = metric_names(
+        r#"sum by (model, type) (rate(foo_total{a=~"$x", b="c d"}[5m])) / on (x) group_left (y) bar_seconds and ignoring(z) up offset 5m"#,
+    );
+    assert_eq!(
+        names,
+        ["bar_seconds", "foo_total", "up"]
+            .into_iter()
+            .map(String::from)
+            .collect()
+    );
+    assert_eq!(
+        label_names(
+            r#"sum by (model, type) (rate(foo{a=~"$x", b="c,d=e"}[5m])) / on(x) group_left (y) bar and ignoring(z) up"#
+        ),
+        ["a", "b", "model", "type", "x", "y", "z"]
+            .into_iter()
+            .map(String::from)
+            .collect()
+    );
     let vars: BTreeSet<String> = ["project".to_owned()].into();
     assert_eq!(
-        substitute(r#"x{p=~"$project", q=~"${project:regex}", r="[[project]]"}[$__rate_interval] offset $__range"#, &vars),
+        substitute(
+            r#"x{p=~"$project", q=~"${project:regex}", r="[[project]]"}[$__rate_interval] offset $__range"#,
+            &vars
+        ),
         r#"x{p=~".*", q=~".*", r=".*"}[5m] offset 1d"#
     );
-    assert_eq!(variable_refs("a{b=~\"$project\"}[$__range] ${model:csv} [[exercise]]"), ["project", "__range", "model", "exercise"]);
+    assert_eq!(
+        variable_refs("a{b=~\"$project\"}[$__range] ${model:csv} [[exercise]]"),
+        ["project", "__range", "model", "exercise"]
+    );
     let nested = serde_json::json!({"panels": [{"id": 1, "type": "row", "panels": [{"id": 2}, {"id": 3}]}, {"id": 4}]});
-    assert_eq!(all_panels(&nested).iter().map(|p| p["id"].as_i64().unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(
+        all_panels(&nested)
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
 }
 
 #[test]
 fn readme_documents_every_metric_and_the_setup() {
     let readme = read("README.md");
-    for m in CLAUDE_CODE_METRICS.iter().copied().chain(HOOKMETER_METRICS.iter().map(|(n, _, _)| *n)) {
-        assert!(readme.contains(m), "monitoring/README.md does not document `{m}`");
+    for m in CLAUDE_CODE_METRICS
+        .iter()
+        .copied()
+        .chain(HOOKMETER_METRICS.iter().map(|(n, _, _)| *n))
+    {
+        assert!(
+            readme.contains(m),
+            "monitoring/README.md does not document `{m}`"
+        );
     }
     for needle in [
         "CLAUDE_CODE_ENABLE_TELEMETRY=1",
@@ -821,10 +1339,16 @@ fn readme_documents_every_metric_and_the_setup() {
         "hookmeter.log",
         "curl localhost:8889/metrics",
     ] {
-        assert!(readme.contains(needle), "monitoring/README.md does not mention `{needle}`");
+        assert!(
+            readme.contains(needle),
+            "monitoring/README.md does not mention `{needle}`"
+        );
     }
     for q in DOCUMENTED_QUERIES {
-        assert!(readme.contains(q), "monitoring/README.md does not show the query `{q}`");
+        assert!(
+            readme.contains(q),
+            "monitoring/README.md does not show the query `{q}`"
+        );
     }
 }
 
@@ -854,11 +1378,18 @@ impl Server {
     /// Starts `binary` on a free loopback port; `args` gets the port's address and the
     /// server's private temp dir.
     fn start(binary: &str, ready_path: &str, args: impl Fn(&str, &Path) -> Vec<String>) -> Server {
-        assert!(Path::new(binary).exists(), "{binary} is missing (apt-get install prometheus prometheus-pushgateway)");
+        assert!(
+            Path::new(binary).exists(),
+            "{binary} is missing (apt-get install prometheus prometheus-pushgateway)"
+        );
         let mut last_log = String::new();
         // A port picked here can be taken by another test before the server binds it: retry.
         for _ in 0..3 {
-            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
             let addr = format!("127.0.0.1:{port}");
             let dir = tempfile::tempdir().unwrap();
             let log = dir.path().join("server.log");
@@ -870,7 +1401,12 @@ impl Server {
                 .stderr(out)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-            let mut server = Server { child, addr, log, _dir: dir };
+            let mut server = Server {
+                child,
+                addr,
+                log,
+                _dir: dir,
+            };
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = server.child.try_wait() {
@@ -901,13 +1437,28 @@ impl Server {
 
     /// Runs an instant query; `Err` carries Prometheus's error for a rejected query.
     fn query(&self, promql: &str) -> Result<Json, String> {
-        let (status, body) = http(&self.addr, "GET", &format!("/api/v1/query?query={}", url_encode(promql)), b"")
-            .unwrap_or_else(|e| panic!("query to Prometheus at {} failed: {e}\n{}", self.addr, self.log()));
-        let json: Json = serde_json::from_str(&body).map_err(|e| format!("HTTP {status}, not JSON ({e}): {body}"))?;
+        let (status, body) = http(
+            &self.addr,
+            "GET",
+            &format!("/api/v1/query?query={}", url_encode(promql)),
+            b"",
+        )
+        .unwrap_or_else(|e| {
+            panic!(
+                "query to Prometheus at {} failed: {e}\n{}",
+                self.addr,
+                self.log()
+            )
+        });
+        let json: Json = serde_json::from_str(&body)
+            .map_err(|e| format!("HTTP {status}, not JSON ({e}): {body}"))?;
         if status == 200 && json["status"] == "success" {
             Ok(json["data"].clone())
         } else {
-            Err(format!("HTTP {status}: {} {}", json["errorType"], json["error"]))
+            Err(format!(
+                "HTTP {status}: {} {}",
+                json["errorType"], json["error"]
+            ))
         }
     }
 }
@@ -937,7 +1488,9 @@ fn http(addr: &str, method: &str, path: &str, body: &[u8]) -> std::io::Result<(u
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -947,27 +1500,56 @@ fn url_encode(s: &str) -> String {
 fn every_dashboard_query_parses_in_a_real_prometheus() {
     let dash = dashboard();
     let prom = Server::prometheus("global:\n  scrape_interval: 15s\nscrape_configs: []\n");
-    let defined: BTreeSet<String> = variables(&dash, &provisioned_datasource_uid()).into_iter().map(|v| v.name).collect();
+    let defined: BTreeSet<String> = variables(&dash, &provisioned_datasource_uid())
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
 
-    let mut queries: Vec<(String, String)> = exprs(&dash).into_iter().map(|(panel, e)| (panel, substitute(&e, &defined))).collect();
+    let mut queries: Vec<(String, String)> = exprs(&dash)
+        .into_iter()
+        .map(|(panel, e)| (panel, substitute(&e, &defined)))
+        .collect();
     // A label_values(metric, label) variable query is Grafana's, but its selector must parse.
     for v in variables(&dash, &provisioned_datasource_uid()) {
-        let inner = v.query.trim().strip_prefix("label_values(").and_then(|q| q.strip_suffix(')'));
-        let (selector, _label) = inner
-            .and_then(|i| i.rsplit_once(','))
-            .unwrap_or_else(|| panic!("variable {}: expected label_values(<selector>, <label>), found `{}`", v.name, v.query));
-        queries.push((format!("variable {}", v.name), substitute(selector.trim(), &defined)));
+        let inner = v
+            .query
+            .trim()
+            .strip_prefix("label_values(")
+            .and_then(|q| q.strip_suffix(')'));
+        let (selector, _label) = inner.and_then(|i| i.rsplit_once(',')).unwrap_or_else(|| {
+            panic!(
+                "variable {}: expected label_values(<selector>, <label>), found `{}`",
+                v.name, v.query
+            )
+        });
+        queries.push((
+            format!("variable {}", v.name),
+            substitute(selector.trim(), &defined),
+        ));
     }
     assert!(queries.len() > 10);
 
     // The checker itself must be able to fail.
-    assert!(prom.query("sum(rate(foo[5m]) by (x)").is_err(), "Prometheus accepted a malformed query");
+    assert!(
+        prom.query("sum(rate(foo[5m]) by (x)").is_err(),
+        "Prometheus accepted a malformed query"
+    );
 
     let failures: Vec<String> = queries
         .iter()
-        .filter_map(|(panel, q)| prom.query(q).err().map(|e| format!("{panel}: {e}\n    {q}")))
+        .filter_map(|(panel, q)| {
+            prom.query(q)
+                .err()
+                .map(|e| format!("{panel}: {e}\n    {q}"))
+        })
         .collect();
-    assert!(failures.is_empty(), "{} of {} dashboard queries do not parse:\n{}", failures.len(), queries.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} dashboard queries do not parse:\n{}",
+        failures.len(),
+        queries.len(),
+        failures.join("\n")
+    );
 }
 
 /// The text a hookmeter machine pushes; `n` scales the counters so two pushes differ.
@@ -992,7 +1574,11 @@ fn hookmeter_exposition(n: f64, now: f64) -> String {
                 (*l, v)
             })
             .collect();
-        let labels = values.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect::<Vec<_>>().join(",");
+        let labels = values
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{v}\""))
+            .collect::<Vec<_>>()
+            .join(",");
         let value = match (*name, *kind) {
             (n_, _) if n_.ends_with("timestamp_seconds") => now,
             ("claude_project_active", _) => 1.0,
@@ -1007,7 +1593,13 @@ fn hookmeter_exposition(n: f64, now: f64) -> String {
 #[test]
 fn hookmeter_panels_show_data_pushed_through_a_real_pushgateway() {
     let pushgateway = Server::start(PUSHGATEWAY, "/-/ready", |addr, dir| {
-        vec![format!("--web.listen-address={addr}"), format!("--persistence.file={}", dir.join("pushgateway.db").display())]
+        vec![
+            format!("--web.listen-address={addr}"),
+            format!(
+                "--persistence.file={}",
+                dir.join("pushgateway.db").display()
+            ),
+        ]
     });
 
     // prometheus.yml's own pushgateway job (honor_labels and all), pointed at the test's
@@ -1022,7 +1614,8 @@ fn hookmeter_panels_show_data_pushed_through_a_real_pushgateway() {
         .unwrap_or_else(|| panic!("{file}: no pushgateway job"))
         .clone();
     let mut job = job;
-    job["static_configs"] = serde_norway::from_str(&format!("[{{targets: ['{}']}}]", pushgateway.addr)).unwrap();
+    job["static_configs"] =
+        serde_norway::from_str(&format!("[{{targets: ['{}']}}]", pushgateway.addr)).unwrap();
     job["scrape_interval"] = Yaml::String("1s".into());
     config["scrape_configs"] = Yaml::Sequence(vec![job]);
     config["global"]["scrape_interval"] = Yaml::String("1s".into());
@@ -1030,9 +1623,22 @@ fn hookmeter_panels_show_data_pushed_through_a_real_pushgateway() {
 
     let instance = "test-host.example";
     let push = |n: f64| {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
-        let (status, body) = http(&pushgateway.addr, "PUT", &format!("/metrics/job/hookmeter/instance/{instance}"), hookmeter_exposition(n, now).as_bytes()).unwrap();
-        assert!((200..300).contains(&status), "push rejected: HTTP {status} {body}\n{}", pushgateway.log());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let (status, body) = http(
+            &pushgateway.addr,
+            "PUT",
+            &format!("/metrics/job/hookmeter/instance/{instance}"),
+            hookmeter_exposition(n, now).as_bytes(),
+        )
+        .unwrap();
+        assert!(
+            (200..300).contains(&status),
+            "push rejected: HTTP {status} {body}\n{}",
+            pushgateway.log()
+        );
     };
     let wait_for = |q: &str, what: &str| {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -1041,21 +1647,34 @@ fn hookmeter_panels_show_data_pushed_through_a_real_pushgateway() {
             if data["result"].as_array().is_some_and(|r| !r.is_empty()) {
                 return;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what} ({q})\n{}", prom.log());
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what} ({q})\n{}",
+                prom.log()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     };
 
     push(1.0);
     // honor_labels: the pushed job and instance survive the scrape.
-    wait_for(&format!(r#"exercise_reps_total{{job="hookmeter", instance="{instance}"}}"#), "the first push, with job=hookmeter");
+    wait_for(
+        &format!(r#"exercise_reps_total{{job="hookmeter", instance="{instance}"}}"#),
+        "the first push, with job=hookmeter",
+    );
     push(2.0);
-    wait_for(r#"exercise_reps_total{job="hookmeter"} == 10"#, "the second push");
+    wait_for(
+        r#"exercise_reps_total{job="hookmeter"} == 10"#,
+        "the second push",
+    );
     // Two more scrapes of the second push, so every increase()/rate() has samples to compare.
     std::thread::sleep(Duration::from_millis(2500));
 
     let dash = dashboard();
-    let defined: BTreeSet<String> = variables(&dash, &provisioned_datasource_uid()).into_iter().map(|v| v.name).collect();
+    let defined: BTreeSet<String> = variables(&dash, &provisioned_datasource_uid())
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
     let claude_code: BTreeSet<&str> = CLAUDE_CODE_METRICS.iter().copied().collect();
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -1080,18 +1699,55 @@ fn hookmeter_panels_show_data_pushed_through_a_real_pushgateway() {
             continue;
         }
         // Every label the legend shows must be on the result, or the legend is blank.
+        // So must the labels of the outermost `agg by (...)`, which a table shows as columns.
         let legend = target["legendFormat"].as_str().unwrap_or("");
-        for label in legend.split("{{").skip(1).filter_map(|s| s.split_once("}}")).map(|(l, _)| l.trim()) {
-            if result.iter().any(|r| r["metric"][label].as_str().unwrap_or("").is_empty()) {
-                failures.push(format!("{}: legend uses {{{{{label}}}}} but the result has no `{label}` label\n    {q}", panel_name(panel)));
+        let legend_labels = legend
+            .split("{{")
+            .skip(1)
+            .filter_map(|s| s.split_once("}}"))
+            .map(|(l, _)| l.trim().to_owned());
+        let outer_by = expr
+            .split_once('(')
+            .and_then(|(head, rest)| head.trim().split_once(" by").map(|_| rest))
+            .and_then(|rest| rest.split_once(')'))
+            .map(|(labels, _)| {
+                labels
+                    .split(',')
+                    .map(|l| l.trim().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        for label in legend_labels.chain(outer_by) {
+            if result
+                .iter()
+                .any(|r| r["metric"][&label].as_str().unwrap_or("").is_empty())
+            {
+                failures.push(format!(
+                    "{}: the result has no `{label}` label to show\n    {q}",
+                    panel_name(panel)
+                ));
             }
         }
     }
     assert!(checked >= 10, "only {checked} hookmeter queries checked");
-    assert!(failures.is_empty(), "{} hookmeter dashboard queries fail on pushed data:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} hookmeter dashboard queries fail on pushed data:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 
     // Push age is small right after a push.
-    let age = prom.query(r#"time() - push_time_seconds{job="hookmeter"}"#).unwrap();
-    let age: f64 = age["result"][0]["value"][1].as_str().unwrap().parse().unwrap();
-    assert!((0.0..60.0).contains(&age), "push age {age}s right after a push");
+    let age = prom
+        .query(r#"time() - push_time_seconds{job="hookmeter"}"#)
+        .unwrap();
+    let age: f64 = age["result"][0]["value"][1]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (0.0..60.0).contains(&age),
+        "push age {age}s right after a push"
+    );
 }
