@@ -2,8 +2,6 @@
 
 use std::collections::HashSet;
 
-use anyhow::Context as _;
-
 use crate::config::Config;
 use crate::exposition;
 use crate::hook::HOST_PLUGIN;
