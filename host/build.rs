@@ -13,7 +13,7 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 /// (crate name, artifact stem) of every bundled plugin, in the order they run.
-const BUNDLED: &[&str] = &["project-sessions"];
+const BUNDLED: &[&str] = &["project-sessions", "exercise"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// Plugins the tests load by path: the bundled ones plus hostile and special-purpose ones.
-const PLUGINS: &[&str] = &["project-sessions", "hostile"];
+const PLUGINS: &[&str] = &["project-sessions", "exercise", "hostile"];
 
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).parent().unwrap().to_path_buf();
