@@ -64,6 +64,8 @@ pub struct Outcome {
     /// Plugins called, and errors counted, for `--verbose` style reporting.
     pub called: Vec<String>,
     pub errors: Vec<(String, CallError)>,
+    /// A push is due: the caller starts a background flush after answering.
+    pub flush_due: bool,
 }
 
 pub fn host_families() -> [Family; 2] {
@@ -164,6 +166,12 @@ pub fn process(config: &Config, event: &Event, ctx: &Context) -> Result<Outcome,
         let labels = vec![("plugin".into(), plugin.clone()), ("reason".into(), error.reason.into())];
         bump(&mut txn, &errors_family, labels, 1.0)?;
     }
+    // Decided in the run's transaction so that, of concurrent runs, only one starts a flush.
+    // Push bookkeeping must never cost the event: on error, no flush this time.
+    outcome.flush_due = crate::push::claim_due_flush(&mut txn, &config.push, &event.name, ctx.now_ms).unwrap_or_else(|e| {
+        log::write(Level::Warn, "push", &format!("cannot tell whether a push is due: {e}"));
+        false
+    });
     txn.commit()?;
 
     let merged = output::merge(&event.name, &answers);

@@ -354,6 +354,28 @@ impl Txn<'_> {
     }
 }
 
+/// Push bookkeeping read and written inside the run's transaction (see `push::claim_due_flush`).
+impl Txn<'_> {
+    /// Whether this run has changed a series so far (its commit will bump the generation).
+    pub fn changed(&self) -> bool {
+        self.changed
+    }
+
+    /// The generation as of the start of this run (before its own bump).
+    pub fn generation(&self) -> Result<u64, StoreError> {
+        Ok(self.meta("generation")?.and_then(|g| g.parse().ok()).unwrap_or(0))
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        meta_get(&self.tx, key).map_err(self.err())
+    }
+
+    /// Set a bookkeeping value; it does not count as a change of the series.
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        meta_set(&self.tx, key, value).map_err(self.err())
+    }
+}
+
 /// The canonical text of a label set: a JSON array of [name, value] pairs sorted by name.
 pub fn labels_key(labels: &Labels) -> String {
     serde_json::to_string(labels).unwrap_or_default()

@@ -2,6 +2,7 @@
 //! here.
 
 mod inspect;
+mod push;
 mod run;
 
 use std::path::PathBuf;
@@ -31,6 +32,10 @@ enum Command {
     Metrics(inspect::MetricsArgs),
     /// List the loaded plugins, their subscriptions and metric families.
     Plugins(inspect::PluginsArgs),
+    /// Push the totals to the Pushgateway now and report the outcome.
+    Flush(push::FlushArgs),
+    /// Show the push target, the last push and what is pending.
+    Status(push::StatusArgs),
 }
 
 /// Run the command line; returns the process exit code.
@@ -47,6 +52,8 @@ pub fn main() -> i32 {
         Command::Run(args) => run::run(&config, args),
         Command::Metrics(args) => report(inspect::metrics(&config, args)),
         Command::Plugins(args) => report(inspect::plugins(&config, args)),
+        Command::Flush(args) => push::flush(&config, args),
+        Command::Status(args) => push::status(&config, args),
     }
 }
 

@@ -19,6 +19,12 @@ pub fn run(config: &Config, _args: RunArgs) -> i32 {
                 let _ = writeln!(out, "{answer}");
                 let _ = out.flush();
             }
+            if outcome.flush_due {
+                let config_file = config.source.as_deref();
+                if let Err(e) = crate::push::spawn_background_flush(&outcome.state_dir, config_file) {
+                    crate::log::write(crate::log::Level::Warn, "push", &format!("cannot start a background flush: {e}"));
+                }
+            }
             0
         }
         Ok(Err(e)) => {
