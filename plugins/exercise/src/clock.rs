@@ -16,10 +16,7 @@ pub struct LocalTime {
 impl LocalTime {
     pub fn at(now_ms: u64, utc_offset_minutes: i32) -> LocalTime {
         let local_ms = now_ms as i64 + i64::from(utc_offset_minutes) * MINUTE_MS as i64;
-        LocalTime {
-            day: local_ms.div_euclid(DAY_MS),
-            minute: (local_ms.rem_euclid(DAY_MS) / MINUTE_MS as i64) as u32,
-        }
+        LocalTime { day: local_ms.div_euclid(DAY_MS), minute: (local_ms.rem_euclid(DAY_MS) / MINUTE_MS as i64) as u32 }
     }
 
     /// The local date as `YYYY-MM-DD`: readable in the plugin's state, and it changes at local
@@ -139,7 +136,17 @@ mod tests {
 
     #[test]
     fn malformed_quiet_hours() {
-        for text in ["", "22:00", "22-07", "24:00-07:00", "22:60-07:00", "22:00-22:00", "10pm-7am", "22:000-07:00", "+1:00-2:00"] {
+        for text in [
+            "",
+            "22:00",
+            "22-07",
+            "24:00-07:00",
+            "22:60-07:00",
+            "22:00-22:00",
+            "10pm-7am",
+            "22:000-07:00",
+            "+1:00-2:00",
+        ] {
             assert_eq!(QuietHours::parse(text), None, "{text:?}");
         }
     }

@@ -7,8 +7,7 @@ use crate::clock::{MINUTE_MS, QuietHours};
 use crate::parse::{self, KNOWN_EXERCISES, MAX_REPS, MIN_REPS};
 
 /// The rotation when `exercises` is not set.
-pub const DEFAULT_EXERCISES: &[&str] =
-    &["squats", "pushups", "jumping_jacks", "calf_raises", "lunges", "wall_sits"];
+pub const DEFAULT_EXERCISES: &[&str] = &["squats", "pushups", "jumping_jacks", "calf_raises", "lunges", "wall_sits"];
 
 /// Most entries in `exercises`: each one can become a label value, so the list is bounded.
 pub const MAX_EXERCISES: usize = 32;
@@ -154,7 +153,9 @@ fn exercises(value: &Value) -> Result<Vec<String>, String> {
             )
         })?;
         if names.contains(&name) {
-            return Err(format!("[plugins.exercise] exercises lists {name:?} twice (names are compared after normalising, e.g. \"push-up\" = \"pushups\")"));
+            return Err(format!(
+                "[plugins.exercise] exercises lists {name:?} twice (names are compared after normalising, e.g. \"push-up\" = \"pushups\")"
+            ));
         }
         names.push(name);
     }

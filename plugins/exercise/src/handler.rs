@@ -62,10 +62,7 @@ fn user_prompt(prompt: &str, now: u64, config: &Config, state: &mut State) -> Re
     }
     let (out, exercise) = suggest(Mode::Quick, now, config, state);
     let reps = config.quick_reps;
-    out.system_message(format!(
-        "Quick set while Claude works: {reps} {}. Log it with `+{reps}`.",
-        display(&exercise)
-    ))
+    out.system_message(format!("Quick set while Claude works: {reps} {}. Log it with `+{reps}`.", display(&exercise)))
 }
 
 /// On Stop, suggest a break set when the session has gone `break_after_minutes` without a
@@ -95,17 +92,13 @@ fn completed(payload: &Value, now: u64, config: &Config, state: &mut State) -> R
     let field = |key: &str| payload.get(key).filter(|v| !v.is_null());
     let exercise = match field("exercise") {
         None => return Err("ExerciseCompleted needs \"exercise\", the exercise's name, e.g. \"squats\"".into()),
-        Some(value) => value
-            .as_str()
-            .and_then(parse::normalise)
-            .filter(|e| config.counts(e))
-            .ok_or_else(|| {
-                format!(
-                    "ExerciseCompleted \"exercise\" must be one of {} (or a known exercise: {}), got {value}",
-                    config.exercises.join(", "),
-                    parse::KNOWN_EXERCISES.join(", ")
-                )
-            })?,
+        Some(value) => value.as_str().and_then(parse::normalise).filter(|e| config.counts(e)).ok_or_else(|| {
+            format!(
+                "ExerciseCompleted \"exercise\" must be one of {} (or a known exercise: {}), got {value}",
+                config.exercises.join(", "),
+                parse::KNOWN_EXERCISES.join(", ")
+            )
+        })?,
     };
     let reps = match field("reps") {
         None => return Err(format!("ExerciseCompleted needs \"reps\", a whole number from {MIN_REPS} to {MAX_REPS}")),
@@ -146,9 +139,7 @@ fn record_set(
     if let Some(seconds) = duration_seconds {
         out = out.inc(DURATION, &em, seconds);
     }
-    let out = out
-        .set(LAST_REPS, &em[..1], reps.into())
-        .set(LAST_TIMESTAMP, &em[..1], now as f64 / 1000.0);
+    let out = out.set(LAST_REPS, &em[..1], reps.into()).set(LAST_TIMESTAMP, &em[..1], now as f64 / 1000.0);
     let date = LocalTime::at(now, config.utc_offset_minutes).date();
     let today = state.add_today(&date, exercise, reps.into());
     state.last_break_ms = Some(state.last_break_ms.map_or(now, |t| t.max(now)));
@@ -172,4 +163,78 @@ fn suggest(mode: Mode, now: u64, config: &Config, state: &mut State) -> (Respons
 /// `jumping_jacks` → `jumping jacks`, for messages.
 fn display(exercise: &str) -> String {
     exercise.replace('_', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookmeter_plugin_sdk::Op;
+
+    const NOW: u64 = 1_700_000_000_000;
+
+    fn event(json: serde_json::Value) -> Event {
+        Event {
+            name: json["hook_event_name"].as_str().unwrap().to_owned(),
+            session_id: json["session_id"].as_str().unwrap_or("").to_owned(),
+            cwd: String::new(),
+            tool_name: None,
+            json: json.to_string(),
+        }
+    }
+
+    fn run(json: serde_json::Value, now_ms: u64, state: &mut State) -> Result<Response, String> {
+        let ctx = Context { project: "p".into(), branch: None, host: "h".into(), now_ms };
+        handle(&event(json), &ctx, &Config::default(), state)
+    }
+
+    fn prompt(text: &str, now_ms: u64, state: &mut State) -> Response {
+        run(
+            serde_json::json!({"hook_event_name": "UserPromptSubmit", "session_id": "s", "prompt": text}),
+            now_ms,
+            state,
+        )
+        .unwrap()
+    }
+
+    fn answer(r: &Response) -> (Option<&str>, Option<&str>) {
+        let o = r.output.as_ref();
+        (o.and_then(|o| o.system_message.as_deref()), o.and_then(|o| o.block.as_deref()))
+    }
+
+    #[test]
+    fn suggest_then_log_with_plus_n() {
+        let mut state = State::default();
+        let r = prompt("hello", NOW, &mut state);
+        assert_eq!(answer(&r).0, Some("Quick set while Claude works: 5 squats. Log it with `+5`."));
+        let r = prompt("+5", NOW + 1000, &mut state);
+        assert_eq!(answer(&r), (None, Some("Logged 5 squats — 5 today")));
+        let first = &r.metrics[0];
+        assert_eq!((first.name.as_str(), &first.labels[1].1), (REPS, &"quick".to_owned()));
+        assert!(matches!(first.op, Op::Inc(v) if v == 5.0));
+        // Within the cooldown: nothing.
+        assert!(prompt("hello", NOW + 2000, &mut state).output.is_none());
+    }
+
+    #[test]
+    fn near_misses_change_nothing() {
+        let mut state = State::default();
+        for text in ["+10", "+10 squats!!", "+0 squats", "+10 yoga"] {
+            let r = prompt(text, NOW, &mut state);
+            assert!(r.metrics.is_empty() && r.output.is_none(), "{text}");
+        }
+        assert_eq!(state.suggestion, None);
+    }
+
+    #[test]
+    fn completed_errors_leave_state_alone() {
+        let mut state = State::default();
+        let err = run(
+            serde_json::json!({"hook_event_name": "ExerciseCompleted", "exercise": "squats", "reps": "12"}),
+            NOW,
+            &mut state,
+        )
+        .unwrap_err();
+        assert!(err.contains("\"reps\""), "{err}");
+        assert_eq!(state, State::default());
+    }
 }

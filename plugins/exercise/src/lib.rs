@@ -25,7 +25,11 @@ impl Plugin for Exercise {
             .answer("Stop")
             .on("SessionStart")
             .on("ExerciseCompleted")
-            .metric(counter(handler::REPS, "Exercise reps done, by exercise and mode (quick, break, manual, tracker).", em))
+            .metric(counter(
+                handler::REPS,
+                "Exercise reps done, by exercise and mode (quick, break, manual, tracker).",
+                em,
+            ))
             .metric(counter(handler::SESSIONS, "Exercise sets done, by exercise and mode.", em))
             .metric(counter(
                 handler::DURATION,
@@ -34,17 +38,14 @@ impl Plugin for Exercise {
             ))
             .metric(counter(handler::PROMPTS, "Exercise sets suggested, by exercise and mode (quick or break).", em))
             .metric(gauge(handler::LAST_REPS, "Reps of the last set of this exercise.", &["exercise"]))
-            .metric(gauge(
-                handler::LAST_TIMESTAMP,
-                "Unix time of the last set of this exercise.",
-                &["exercise"],
-            ))
+            .metric(gauge(handler::LAST_TIMESTAMP, "Unix time of the last set of this exercise.", &["exercise"]))
     }
 
     fn handle(event: Event, ctx: Context) -> Result<Response, String> {
         let config = config::Config::from_json(&sdk::config())?;
         let before: Vec<(&str, Option<String>)> = state::KEYS.iter().map(|k| (*k, sdk::state::get(k))).collect();
-        let mut current = state::State::decode(|key| before.iter().find(|(k, _)| *k == key).and_then(|(_, v)| v.clone()));
+        let mut current =
+            state::State::decode(|key| before.iter().find(|(k, _)| *k == key).and_then(|(_, v)| v.clone()));
         let out = handler::handle(&event, &ctx, &config, &mut current)?;
         // Write only the keys that changed, so most events leave the store alone.
         for (key, new) in current.encode() {

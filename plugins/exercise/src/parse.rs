@@ -17,17 +17,8 @@ pub const MAX_REPS: u32 = 1000;
 pub const MAX_NAME_LEN: usize = 32;
 
 /// Exercises counted without being configured: the names the aliases below lead to.
-pub const KNOWN_EXERCISES: &[&str] = &[
-    "squats",
-    "pushups",
-    "jumping_jacks",
-    "calf_raises",
-    "lunges",
-    "wall_sits",
-    "burpees",
-    "situps",
-    "planks",
-];
+pub const KNOWN_EXERCISES: &[&str] =
+    &["squats", "pushups", "jumping_jacks", "calf_raises", "lunges", "wall_sits", "burpees", "situps", "planks"];
 
 /// Other spellings (after lowercasing and joining words with `_`) → the canonical name.
 const ALIASES: &[(&str, &str)] = &[
@@ -89,12 +80,8 @@ pub fn normalise(name: &str) -> Option<String> {
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || is_separator(c)) {
         return None;
     }
-    let joined = name
-        .split(is_separator)
-        .filter(|word| !word.is_empty())
-        .collect::<Vec<_>>()
-        .join("_")
-        .to_ascii_lowercase();
+    let joined =
+        name.split(is_separator).filter(|word| !word.is_empty()).collect::<Vec<_>>().join("_").to_ascii_lowercase();
     if joined.is_empty() || joined.len() > MAX_NAME_LEN {
         return None;
     }
@@ -160,10 +147,7 @@ mod tests {
             assert_eq!(rep_log(prompt), None, "{prompt:?}");
         }
         // Well-formed, but the name is not an exercise: the caller rejects it.
-        assert_eq!(
-            rep_log("+10 squats and then fix the bug"),
-            log(10, Some("squats_and_then_fix_the_bug"))
-        );
+        assert_eq!(rep_log("+10 squats and then fix the bug"), log(10, Some("squats_and_then_fix_the_bug")));
     }
 
     #[test]

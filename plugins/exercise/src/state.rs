@@ -61,26 +61,27 @@ impl State {
             .and_then(|v| {
                 Some(Today {
                     date: v.get("date")?.as_str()?.to_owned(),
-                    reps: v.get("reps")?.as_object()?.iter().filter_map(|(k, n)| Some((k.clone(), n.as_u64()?))).collect(),
+                    reps: v
+                        .get("reps")?
+                        .as_object()?
+                        .iter()
+                        .filter_map(|(k, n)| Some((k.clone(), n.as_u64()?)))
+                        .collect(),
                 })
             })
             .unwrap_or_default();
         let sessions = json("sessions")
             .and_then(|v| Some(v.as_object()?.iter().filter_map(|(k, t)| Some((k.clone(), t.as_u64()?))).collect()))
             .unwrap_or_default();
-        State {
-            suggestion,
-            last_break_ms: get("last_break_ms").and_then(|v| v.parse().ok()),
-            today,
-            sessions,
-        }
+        State { suggestion, last_break_ms: get("last_break_ms").and_then(|v| v.parse().ok()), today, sessions }
     }
 
     /// The value of every key in [`KEYS`], `None` for keys to delete.
     pub fn encode(&self) -> [(&'static str, Option<String>); 4] {
-        let suggestion = self.suggestion.as_ref().map(|s| {
-            json!({"exercise": s.exercise, "mode": s.mode.as_str(), "at_ms": s.at_ms}).to_string()
-        });
+        let suggestion = self
+            .suggestion
+            .as_ref()
+            .map(|s| json!({"exercise": s.exercise, "mode": s.mode.as_str(), "at_ms": s.at_ms}).to_string());
         let today = (!self.today.reps.is_empty())
             .then(|| json!({"date": self.today.date, "reps": self.today.reps}).to_string());
         let sessions = (!self.sessions.is_empty()).then(|| json!(self.sessions).to_string());
@@ -133,9 +134,11 @@ mod tests {
 
     #[test]
     fn round_trip_and_exact_encoding() {
-        let mut s = State::default();
-        s.suggestion = Some(Suggestion { exercise: "squats".into(), mode: Mode::Quick, at_ms: 5 });
-        s.last_break_ms = Some(7);
+        let mut s = State {
+            suggestion: Some(Suggestion { exercise: "squats".into(), mode: Mode::Quick, at_ms: 5 }),
+            last_break_ms: Some(7),
+            ..State::default()
+        };
         assert_eq!(s.add_today("2023-11-14", "squats", 10), 10);
         assert_eq!(s.add_today("2023-11-14", "squats", 25), 35);
         s.session_start("s1", 3);
