@@ -148,7 +148,8 @@ pub fn process(config: &Config, event: &Event, ctx: &Context) -> Result<Outcome,
             Err(e) => problems.push(e),
             Ok(reply) => {
                 let Reply { updates, answer, state_writes } = reply;
-                apply_updates(&mut txn, &runtime, &plugin.name, &families, updates, ctx.now_ms, &mut problems)?;
+                let mut sink = StoreSink { txn: &mut txn, plugin: &plugin.name, now_ms: ctx.now_ms };
+                apply_updates(&mut sink, runtime.limits(), &families, updates, &mut problems)?;
                 for (key, value) in &state_writes {
                     txn.set_plugin_state(&plugin.name, key, value.as_deref())?;
                 }
@@ -182,8 +183,10 @@ pub fn process(config: &Config, event: &Event, ctx: &Context) -> Result<Outcome,
     Ok(outcome)
 }
 
-/// The plugin's valid families that it owns; problems for the rest.
-fn declared_families(plugin: &Plugin, owners: &HashMap<String, String>, problems: &mut Vec<CallError>) -> Vec<Family> {
+/// The plugin's valid families that it owns; problems for the rest. `owners` maps each family
+/// name to the plugin that declared it first; a family absent from it is the plugin's own.
+/// Shared with the test harness, so a plugin is judged there exactly as in a hook run.
+pub fn declared_families(plugin: &Plugin, owners: &HashMap<String, String>, problems: &mut Vec<CallError>) -> Vec<Family> {
     let (valid, rejected) = plugin.manifest.checked_families();
     problems.extend(rejected.into_iter().map(|r| CallError::new("invalid_manifest", r)));
     valid
@@ -201,19 +204,46 @@ fn declared_families(plugin: &Plugin, owners: &HashMap<String, String>, problems
         .collect()
 }
 
-/// Check each update and apply the valid ones; the first few rejections are reported one by
-/// one, the rest summed up.
-fn apply_updates(
-    txn: &mut Txn<'_>,
-    runtime: &Runtime,
-    plugin: &str,
+/// Where accepted updates go: the store in a hook run, a list in the test harness. Both run
+/// [`apply_updates`], so a plugin that passes the harness passes a hook run.
+pub trait SeriesSink {
+    type Error;
+    /// How many series the plugin owns now.
+    fn series_count(&mut self) -> Result<usize, Self::Error>;
+    fn series_exists(&mut self, family: &str, labels: &metrics::Labels) -> Result<bool, Self::Error>;
+    fn apply(&mut self, family: &Family, update: &metrics::Update) -> Result<(), Self::Error>;
+}
+
+/// One plugin's series in the store, within the run's transaction.
+struct StoreSink<'t, 'c> {
+    txn: &'t mut Txn<'c>,
+    plugin: &'t str,
+    now_ms: u64,
+}
+
+impl SeriesSink for StoreSink<'_, '_> {
+    type Error = StoreError;
+    fn series_count(&mut self) -> Result<usize, StoreError> {
+        self.txn.series_count(self.plugin)
+    }
+    fn series_exists(&mut self, family: &str, labels: &metrics::Labels) -> Result<bool, StoreError> {
+        self.txn.series_exists(family, labels)
+    }
+    fn apply(&mut self, family: &Family, update: &metrics::Update) -> Result<(), StoreError> {
+        self.txn.apply(self.plugin, family, update, self.now_ms)
+    }
+}
+
+/// Check each update against the plugin's `families` and `limits`, and hand the valid ones to
+/// `sink`; the first few rejections are reported one by one, the rest summed up.
+pub fn apply_updates<S: SeriesSink>(
+    sink: &mut S,
+    limits: &crate::config::Limits,
     families: &[Family],
     updates: Vec<crate::plugin::RawUpdate>,
-    now_ms: u64,
     problems: &mut Vec<CallError>,
-) -> Result<(), StoreError> {
+) -> Result<(), S::Error> {
     const REPORTED: usize = 5;
-    let limits = runtime.limits();
     let update_limits = UpdateLimits { max_label_value_bytes: limits.max_label_value_bytes };
     let mut rejected: Vec<CallError> = Vec::new();
     for raw in updates {
@@ -228,14 +258,14 @@ fn apply_updates(
                 continue;
             }
         };
-        if txn.series_count(plugin)? >= limits.max_series && !txn.series_exists(&family.name, &update.labels)? {
+        if sink.series_count()? >= limits.max_series && !sink.series_exists(&family.name, &update.labels)? {
             rejected.push(CallError::new(
                 "cardinality",
                 format!("{}: plugin already has {} series ([limits] max_series)", family.name, limits.max_series),
             ));
             continue;
         }
-        txn.apply(plugin, family, &update, now_ms)?;
+        sink.apply(family, &update)?;
     }
     let total = rejected.len();
     let mut kept: Vec<CallError> = rejected.into_iter().take(REPORTED).collect();

@@ -13,6 +13,7 @@ pub mod config;
 pub mod event;
 pub mod exposition;
 pub mod git;
+pub mod harness;
 pub mod hook;
 pub mod log;
 pub mod metrics;

@@ -2,8 +2,10 @@
 //! here.
 
 mod inspect;
+mod new_plugin;
 mod push;
 mod run;
+mod test;
 
 use std::path::PathBuf;
 
@@ -36,6 +38,10 @@ enum Command {
     Flush(push::FlushArgs),
     /// Show the push target, the last push and what is pending.
     Status(push::StatusArgs),
+    /// Run a plugin's case files under the same sandbox and checks as `run`.
+    Test(test::TestArgs),
+    /// Create a Rust crate for a new plugin, with working code and tests.
+    NewPlugin(new_plugin::NewPluginArgs),
 }
 
 /// Run the command line; returns the process exit code.
@@ -54,6 +60,8 @@ pub fn main() -> i32 {
         Command::Plugins(args) => report(inspect::plugins(&config, args)),
         Command::Flush(args) => push::flush(&config, args),
         Command::Status(args) => push::status(&config, args),
+        Command::Test(args) => test::test(&config, args),
+        Command::NewPlugin(args) => report(new_plugin::new_plugin(args)),
     }
 }
 
