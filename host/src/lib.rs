@@ -15,6 +15,7 @@ pub mod exposition;
 pub mod git;
 pub mod harness;
 pub mod hook;
+pub mod install;
 pub mod log;
 pub mod metrics;
 pub mod output;

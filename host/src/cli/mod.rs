@@ -1,7 +1,9 @@
 //! The command line: parses arguments and wires the stages together. No pipeline logic lives
 //! here.
 
+mod doctor;
 mod inspect;
+mod install;
 mod new_plugin;
 mod push;
 mod run;
@@ -34,6 +36,12 @@ enum Command {
     Metrics(inspect::MetricsArgs),
     /// List the loaded plugins, their subscriptions and metric families.
     Plugins(inspect::PluginsArgs),
+    /// Add hookmeter to Claude Code's settings (user scope unless told otherwise).
+    Install(install::InstallArgs),
+    /// Remove what `hookmeter install` added to Claude Code's settings.
+    Uninstall(install::UninstallArgs),
+    /// Check the settings entries, the hook binary, the store, the plugins and the Pushgateway.
+    Doctor(doctor::DoctorArgs),
     /// Push the totals to the Pushgateway now and report the outcome.
     Flush(push::FlushArgs),
     /// Show the push target, the last push and what is pending.
@@ -58,6 +66,12 @@ pub fn main() -> i32 {
         Command::Run(args) => run::run(&config, args),
         Command::Metrics(args) => report(inspect::metrics(&config, args)),
         Command::Plugins(args) => report(inspect::plugins(&config, args)),
+        Command::Install(args) => {
+            let hook_args = install::hook_args(cli.config.as_deref(), cli.state_dir.as_deref());
+            report(install::install(&config, hook_args, args))
+        }
+        Command::Uninstall(args) => report(install::uninstall(args)),
+        Command::Doctor(args) => report(doctor::doctor(&config, args)),
         Command::Flush(args) => push::flush(&config, args),
         Command::Status(args) => push::status(&config, args),
         Command::Test(args) => test::test(&config, args),
