@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: the real `hookmeter` binary, state dirs, test plugins.
 //! Servers (Pushgateway, Prometheus, the Messages API stand-in) are in their own modules.
 
+pub mod servers;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
