@@ -5,6 +5,11 @@
 //! does all its reads and writes in one `BEGIN IMMEDIATE` transaction (WAL mode, busy handler),
 //! so runs are serialised at the database and no update is ever lost. Counters are applied as
 //! SQL increments of the stored total, never as values computed outside the transaction.
+//!
+//! The series hold running totals only, which cannot say what happened today. So every
+//! counter increment is also added to the `daily` table under the local day it happened
+//! (see [`crate::localtime`]), in the same transaction: `hookmeter stats` reads today and the
+//! last 7 days from there.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,10 +18,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use crate::localtime::{self, Day};
 use crate::metrics::{Family, Kind, Labels, Op, Update};
 
 pub const DB_FILE: &str = "hookmeter.db";
-const SCHEMA_VERSION: i64 = 1;
+/// 1: families, series, plugin_state, meta. 2: + daily.
+const SCHEMA_VERSION: i64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -58,6 +65,15 @@ pub struct Series {
     pub updated_ms: u64,
 }
 
+/// What one counter series gained on one local day (the `daily` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyRow {
+    pub day: Day,
+    pub family: String,
+    pub labels: Labels,
+    pub value: f64,
+}
+
 /// A family and its series, as `hookmeter metrics` prints them and `flush` pushes them.
 #[derive(Debug, Clone)]
 pub struct FamilySnapshot {
@@ -89,6 +105,8 @@ impl Store {
         // back the last commits, and hook metrics do not warrant an fsync per event.
         conn.execute_batch("PRAGMA synchronous = NORMAL;").map_err(err)?;
         if version < SCHEMA_VERSION {
+            // Every statement is `IF NOT EXISTS`, so the same script creates a new store and
+            // upgrades an older one in place (1 → 2 adds `daily`), keeping its data.
             conn.execute_batch(SCHEMA).map_err(err)?;
         }
         Ok(Store { conn, path })
@@ -110,7 +128,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
-        Ok(Txn { tx, path, series_counts: HashMap::new(), changed: false })
+        Ok(Txn { tx, path, series_counts: HashMap::new(), changed: false, day: None })
     }
 
     /// Every family with its series, in name order.
@@ -180,6 +198,34 @@ impl Store {
         tx.commit().map_err(err)
     }
 
+    /// What each counter series gained on each local day from `from` to `to`, both included.
+    pub fn daily(&self, from: Day, to: Day) -> Result<Vec<DailyRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT day, family, labels, value FROM daily WHERE day >= ?1 AND day <= ?2 ORDER BY day, family, labels")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![from.to_string(), to.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, f64>(3)?))
+            })
+            .map_err(self.err())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (day, family, labels, value) = row.map_err(self.err())?;
+            // Rows this code did not write (a hand edit) are skipped, not fatal.
+            let (Some(day), Ok(labels)) = (Day::parse(&day), serde_json::from_str(&labels)) else { continue };
+            out.push(DailyRow { day, family, labels, value });
+        }
+        Ok(out)
+    }
+
+    /// The first day the daily table has anything for: where the store's day-by-day history
+    /// starts (a store older than the table has totals from before it).
+    pub fn first_day(&self) -> Result<Option<Day>, StoreError> {
+        let day: Option<String> = self.conn.query_row("SELECT MIN(day) FROM daily", [], |r| r.get(0)).map_err(self.err())?;
+        Ok(day.as_deref().and_then(Day::parse))
+    }
+
     /// `PRAGMA integrity_check`: "ok" or SQLite's list of problems.
     pub fn integrity_check(&self) -> Result<String, StoreError> {
         self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(self.err())
@@ -192,6 +238,8 @@ pub struct Txn<'a> {
     path: PathBuf,
     series_counts: HashMap<String, usize>,
     changed: bool,
+    /// The local day of the run's time, worked out once: (now_ms, `YYYY-MM-DD`).
+    day: Option<(u64, String)>,
 }
 
 impl Txn<'_> {
@@ -244,6 +292,7 @@ impl Txn<'_> {
             Some(e) if e.0 == plugin && same_shape(e) && e.2 == family.help => return Ok(()),
             Some(e) if !same_shape(e) => {
                 self.tx.execute("DELETE FROM series WHERE family = ?1", [&family.name]).map_err(self.err())?;
+                self.tx.execute("DELETE FROM daily WHERE family = ?1", [&family.name]).map_err(self.err())?;
                 self.series_counts.clear();
                 self.changed = true;
             }
@@ -305,11 +354,32 @@ impl Txn<'_> {
             Op::Observe(v) => self.observe(family, &key, v, now),
         };
         result.map_err(self.err())?;
+        if let (Op::Inc(v), Kind::Counter) = (update.op, family.kind) {
+            self.add_daily(&family.name, &key, v, now_ms)?;
+        }
         if new_series {
             *self.series_counts.entry(plugin.to_owned()).or_insert(0) += 1;
         }
         self.changed = true;
         Ok(())
+    }
+
+    /// Add a counter increment to its local day's row. This is the whole cost of the daily
+    /// history on the hot path: one upsert per counter update, in the run's transaction (no
+    /// extra commit or fsync), plus one `localtime_r` per run.
+    fn add_daily(&mut self, family: &str, key: &str, v: f64, now_ms: u64) -> Result<(), StoreError> {
+        if self.day.as_ref().is_none_or(|(ms, _)| *ms != now_ms) {
+            self.day = Some((now_ms, localtime::local_day(now_ms).to_string()));
+        }
+        let day = self.day.as_ref().map(|(_, d)| d.as_str()).unwrap_or_default();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO daily (day, family, labels, value) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (day, family, labels) DO UPDATE SET value = value + excluded.value",
+            )
+            .and_then(|mut stmt| stmt.execute(params![day, family, key, v]))
+            .map(drop)
+            .map_err(|source| StoreError::Sqlite { path: self.path.clone(), source })
     }
 
     fn observe(&self, family: &Family, key: &str, v: f64, now: i64) -> rusqlite::Result<usize> {
@@ -406,7 +476,9 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
 
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
-BEGIN;
+-- IMMEDIATE: of two hook runs that open an older store at once, the second waits for the
+-- first's upgrade instead of failing on a stale read snapshot.
+BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS families (
     name TEXT PRIMARY KEY,
     plugin TEXT NOT NULL,
@@ -434,6 +506,115 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
-PRAGMA user_version = 1;
+-- Schema 2. What each counter series gained per local day (YYYY-MM-DD, which sorts as text):
+-- the running totals above cannot tell today from last week. Rows are never pruned; a busy
+-- day adds a few dozen rows of about 100 bytes.
+CREATE TABLE IF NOT EXISTS daily (
+    day TEXT NOT NULL,
+    family TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (day, family, labels)
+) WITHOUT ROWID;
+PRAGMA user_version = 2;
 COMMIT;
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counter(name: &str, labels: &[&str]) -> Family {
+        Family { name: name.into(), help: "h".into(), kind: Kind::Counter, label_names: labels.iter().map(|l| (*l).into()).collect(), buckets: vec![] }
+    }
+
+    fn update(family: &Family, labels: &[(&str, &str)], op: Op) -> Update {
+        let mut labels: Labels = labels.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        labels.sort();
+        Update { family: family.name.clone(), labels, op }
+    }
+
+    /// Noon UTC on `day`, so the local day is `day` in every zone from UTC−11 to UTC+11.
+    fn noon(day: Day) -> u64 {
+        (day.days_since_epoch() * 86_400_000 + 12 * 3_600_000) as u64
+    }
+
+    #[test]
+    fn counter_increments_are_rolled_up_by_local_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let reps = counter("exercise_reps_total", &["exercise", "mode"]);
+        let gauge = Family { name: "g".into(), kind: Kind::Gauge, ..counter("g", &[]) };
+        let (d1, d2) = (Day::from_ymd(2026, 11, 24), Day::from_ymd(2026, 11, 25));
+        for (day, by) in [(d1, 5.0), (d2, 10.0), (d2, 2.5)] {
+            let mut txn = store.begin().unwrap();
+            txn.register_family("exercise", &reps).unwrap();
+            txn.register_family("exercise", &gauge).unwrap();
+            txn.apply("exercise", &reps, &update(&reps, &[("exercise", "squats"), ("mode", "manual")], Op::Inc(by)), noon(day)).unwrap();
+            txn.apply("exercise", &gauge, &update(&gauge, &[], Op::Set(7.0)), noon(day)).unwrap();
+            txn.commit().unwrap();
+        }
+        let rows = store.daily(d1, d2).unwrap();
+        let labels: Labels = vec![("exercise".into(), "squats".into()), ("mode".into(), "manual".into())];
+        assert_eq!(
+            rows,
+            [
+                DailyRow { day: d1, family: reps.name.clone(), labels: labels.clone(), value: 5.0 },
+                DailyRow { day: d2, family: reps.name.clone(), labels, value: 12.5 },
+            ],
+            "gauges are not rolled up"
+        );
+        assert_eq!(store.daily(d2, d2).unwrap().len(), 1);
+        assert_eq!(store.first_day().unwrap(), Some(d1));
+        // The running total is unchanged by the rollup.
+        let snap = store.snapshot().unwrap();
+        let fam = snap.families.iter().find(|f| f.family.name == reps.name).unwrap();
+        assert_eq!(fam.series[0].value, 17.5);
+
+        // A family that changes shape starts over, its history too.
+        let mut txn = store.begin().unwrap();
+        txn.register_family("exercise", &counter("exercise_reps_total", &["exercise"])).unwrap();
+        txn.commit().unwrap();
+        assert!(store.daily(d1, d2).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_schema_1_store_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            // Schema 1 as released: the script above without `daily`.
+            let v1 = SCHEMA.split("-- Schema 2.").next().unwrap().to_owned() + "PRAGMA user_version = 1;\nCOMMIT;\n";
+            conn.execute_batch(&v1).unwrap();
+            conn.execute(
+                "INSERT INTO families VALUES ('exercise_reps_total', 'exercise', 'counter', 'h', '[\"exercise\"]', '[]')",
+                [],
+            )
+            .unwrap();
+            conn.execute("INSERT INTO series (family, labels, value, updated_ms) VALUES ('exercise_reps_total', '[[\"exercise\",\"squats\"]]', 40, 1)", [])
+                .unwrap();
+            let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'daily'", [], |r| r.get(0)).unwrap();
+            assert_eq!(tables, 0);
+        }
+        let mut store = Store::open(dir.path()).unwrap();
+        let version: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, 2);
+        assert_eq!(store.first_day().unwrap(), None);
+        let snap = store.snapshot().unwrap();
+        assert_eq!(snap.families[0].series[0].value, 40.0, "the totals survive the upgrade");
+        let reps = counter("exercise_reps_total", &["exercise"]);
+        let mut txn = store.begin().unwrap();
+        txn.register_family("exercise", &reps).unwrap();
+        txn.apply("exercise", &reps, &update(&reps, &[("exercise", "squats")], Op::Inc(5.0)), noon(Day::from_ymd(2026, 1, 2))).unwrap();
+        txn.commit().unwrap();
+        assert_eq!(store.snapshot().unwrap().families[0].series[0].value, 45.0);
+        assert_eq!(store.daily(Day::from_ymd(2026, 1, 2), Day::from_ymd(2026, 1, 2)).unwrap()[0].value, 5.0);
+    }
+
+    #[test]
+    fn a_newer_store_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        Connection::open(dir.path().join(DB_FILE)).unwrap().execute_batch("PRAGMA user_version = 3;").unwrap();
+        assert!(matches!(Store::open(dir.path()), Err(StoreError::NewerSchema { found: 3, .. })));
+    }
+}

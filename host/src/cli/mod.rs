@@ -7,6 +7,7 @@ mod install;
 mod new_plugin;
 mod push;
 mod run;
+mod stats;
 mod test;
 
 use std::path::PathBuf;
@@ -46,6 +47,8 @@ enum Command {
     Flush(push::FlushArgs),
     /// Show the push target, the last push and what is pending.
     Status(push::StatusArgs),
+    /// Today and the last 7 days from the local store: reps, sets, sessions and prompts.
+    Stats(stats::StatsArgs),
     /// Run a plugin's case files under the same sandbox and checks as `run`.
     Test(test::TestArgs),
     /// Create a Rust crate for a new plugin, with working code and tests.
@@ -74,6 +77,7 @@ pub fn main() -> i32 {
         Command::Doctor(args) => report(doctor::doctor(&config, args)),
         Command::Flush(args) => push::flush(&config, args),
         Command::Status(args) => push::status(&config, args),
+        Command::Stats(args) => report(stats::stats(&config, args)),
         Command::Test(args) => test::test(&config, args),
         Command::NewPlugin(args) => report(new_plugin::new_plugin(args)),
     }
