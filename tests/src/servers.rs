@@ -29,12 +29,10 @@ impl Server {
     fn spawn(name: &'static str, mut cmd: Command, log: PathBuf) -> Server {
         let out = std::fs::File::create(&log).unwrap();
         let err = out.try_clone().unwrap();
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name} ({e}); apt-get install prometheus prometheus-pushgateway"));
+        let child =
+            cmd.stdin(Stdio::null()).stdout(out).stderr(err).spawn().unwrap_or_else(|e| {
+                panic!("cannot start {name} ({e}); apt-get install prometheus prometheus-pushgateway")
+            });
         Server { name, child: Some(child), log }
     }
 
@@ -161,9 +159,19 @@ impl Pushgateway {
     pub fn start_with(web: WebConfig) -> Pushgateway {
         let dir = tempfile::tempdir().unwrap();
         let client = http_client(web.ca_pem.as_deref());
-        let mut gw = Pushgateway { server: Server { name: "pushgateway", child: None, log: PathBuf::new() }, port: 0, dir, web, client };
-        let (server, port) =
-            start_on_free_port("pushgateway", &gw.dir.path().join("gateway.log"), |port| gw.command(port), |port| gw.ready(port));
+        let mut gw = Pushgateway {
+            server: Server { name: "pushgateway", child: None, log: PathBuf::new() },
+            port: 0,
+            dir,
+            web,
+            client,
+        };
+        let (server, port) = start_on_free_port(
+            "pushgateway",
+            &gw.dir.path().join("gateway.log"),
+            |port| gw.command(port),
+            |port| gw.ready(port),
+        );
         gw.server = server;
         gw.port = port;
         gw
@@ -222,7 +230,11 @@ impl Pushgateway {
         self.server.kill();
         let mut server = Server::spawn("pushgateway", self.command(self.port), self.dir.path().join("gateway.log"));
         let port = self.port;
-        assert!(server.wait_ready(|| self.ready(port)), "pushgateway did not restart on port {port}:\n{}", server.log_text());
+        assert!(
+            server.wait_ready(|| self.ready(port)),
+            "pushgateway did not restart on port {port}:\n{}",
+            server.log_text()
+        );
         self.server = server;
     }
 
@@ -249,7 +261,11 @@ impl Pushgateway {
                     for m in metrics {
                         // Histograms and summaries have no single value; the tests need counters and gauges.
                         let Some(value) = m.get("value").and_then(|v| v.as_str()) else { continue };
-                        samples.push(Sample { name: name.clone(), labels: labels_of(&m["labels"]), value: parse_value(value) });
+                        samples.push(Sample {
+                            name: name.clone(),
+                            labels: labels_of(&m["labels"]),
+                            value: parse_value(value),
+                        });
                     }
                 }
                 Group { labels, samples }
@@ -303,7 +319,10 @@ impl Prometheus {
             },
             |port| {
                 port_open(port)
-                    && probe.get(format!("http://127.0.0.1:{port}/-/ready")).send().is_ok_and(|r| r.status().is_success())
+                    && probe
+                        .get(format!("http://127.0.0.1:{port}/-/ready"))
+                        .send()
+                        .is_ok_and(|r| r.status().is_success())
             },
         );
         Prometheus { server, port, _dir: dir, client }
@@ -318,7 +337,8 @@ impl Prometheus {
     }
 
     fn api(&self, query: &str) -> serde_json::Value {
-        let url = reqwest::Url::parse_with_params(&format!("{}/api/v1/query", self.url()), &[("query", query)]).unwrap();
+        let url =
+            reqwest::Url::parse_with_params(&format!("{}/api/v1/query", self.url()), &[("query", query)]).unwrap();
         let response = self.client.get(url).send().expect("Prometheus query");
         let json = response.json_value();
         assert_eq!(json["status"], "success", "query {query:?} failed: {json}");
@@ -362,7 +382,12 @@ impl Prometheus {
 
     /// Poll `promql` (every 200 ms, up to `timeout`) until `done` accepts its result; the last
     /// result either way.
-    pub fn wait_for(&self, promql: &str, timeout: Duration, done: impl Fn(&[(Labels, f64)]) -> bool) -> Vec<(Labels, f64)> {
+    pub fn wait_for(
+        &self,
+        promql: &str,
+        timeout: Duration,
+        done: impl Fn(&[(Labels, f64)]) -> bool,
+    ) -> Vec<(Labels, f64)> {
         let deadline = Instant::now() + timeout;
         loop {
             let result = self.query(promql);

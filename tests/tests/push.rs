@@ -139,7 +139,9 @@ fn parse_series(series: &str) -> SeriesKey {
 
 /// The gateway's group for `instance`, as series → value, grouping labels removed.
 fn gateway_series(gw: &Pushgateway, instance: &str) -> BTreeMap<SeriesKey, f64> {
-    let group = gw.group(instance).unwrap_or_else(|| panic!("no group instance={instance:?} at the gateway; groups: {:?}", gw.groups()));
+    let group = gw
+        .group(instance)
+        .unwrap_or_else(|| panic!("no group instance={instance:?} at the gateway; groups: {:?}", gw.groups()));
     group
         .samples
         .iter()
@@ -201,7 +203,8 @@ fn five_hundred_events_are_exact_at_the_gateway_and_in_prometheus() {
 
     let mut times = Vec::new();
     for i in 0..500 {
-        let payload = if i % 5 == 0 { session_start(&repo, &format!("s{i}")) } else { prompt(&repo, &format!("s{}", i - i % 5)) };
+        let payload =
+            if i % 5 == 0 { session_start(&repo, &format!("s{i}")) } else { prompt(&repo, &format!("s{}", i - i % 5)) };
         times.push(machine.hook(&payload));
     }
     let out = machine.flush_ok();
@@ -214,7 +217,8 @@ fn five_hundred_events_are_exact_at_the_gateway_and_in_prometheus() {
     assert_eq!(value_of(&local, "claude_project_prompts_total", &[("project", "proj500"), ("branch", "main")]), 401.0);
 
     // Prometheus: wait until it has scraped the final totals, then look at every sample.
-    let done = prom.wait_for(&format!("sum({events})"), Duration::from_secs(60), |r| r.first().is_some_and(|(_, v)| *v == 502.0));
+    let done = prom
+        .wait_for(&format!("sum({events})"), Duration::from_secs(60), |r| r.first().is_some_and(|(_, v)| *v == 502.0));
     assert_eq!(done.first().map(|(_, v)| *v), Some(502.0), "Prometheus never saw the final totals\n{}", prom.log());
     let samples = prom.samples(&format!("{events}[10m]"));
     assert_eq!(samples.len(), 2, "{samples:?}");
@@ -460,7 +464,12 @@ fn odd_label_values_and_grouping_values_round_trip() {
     // promtool accepts the exact text a push sends.
     let body = machine.dry_run();
     let promtool = promtool_check(&body);
-    assert!(promtool.status.success(), "promtool check metrics: {}{}\n{body}", text(&promtool.stdout), text(&promtool.stderr));
+    assert!(
+        promtool.status.success(),
+        "promtool check metrics: {}{}\n{body}",
+        text(&promtool.stdout),
+        text(&promtool.stderr)
+    );
 
     machine.flush_ok();
     let group = gw.group(instance).unwrap_or_else(|| panic!("group missing: {:?}", gw.groups()));
@@ -475,7 +484,8 @@ fn odd_label_values_and_grouping_values_round_trip() {
         .map(|s| (s.labels["project"].clone(), s.labels["branch"].clone(), s.value))
         .collect();
     at_gateway.sort_by(|x, y| x.0.cmp(&y.0));
-    let mut expected: Vec<(String, String, f64)> = cases.iter().map(|(p, b)| (p.to_string(), b.to_string(), 1.0)).collect();
+    let mut expected: Vec<(String, String, f64)> =
+        cases.iter().map(|(p, b)| (p.to_string(), b.to_string(), 1.0)).collect();
     expected.sort_by(|x, y| x.0.cmp(&y.0));
     assert_eq!(at_gateway, expected);
     assert_gateway_has_local_totals(&gw, &machine, instance);
@@ -541,7 +551,8 @@ fn test_pki() -> (String, String, String) {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.distinguished_name.push(rcgen::DnType::CommonName, "hookmeter test CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages =
+        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
     let server_key = KeyPair::generate().unwrap();
@@ -681,8 +692,10 @@ fn bearer_token_exact_body_and_no_redirects() {
         "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:9/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
     ]);
     let token = "tok-Very-Secret";
-    let with_push =
-        format!("[push]\nurl = \"http://127.0.0.1:{}/gw\"\njob = \"claude/hooks\"\ninstance = \"e2e-bearer\"\n", capture.port);
+    let with_push = format!(
+        "[push]\nurl = \"http://127.0.0.1:{}/gw\"\njob = \"claude/hooks\"\ninstance = \"e2e-bearer\"\n",
+        capture.port
+    );
     // The hook runs happen with pushing off, so no background flush takes a canned answer.
     let env = Env::new();
     let machine = Machine::new(&env, &[("PUSHGATEWAY_BEARER_TOKEN", token)]);

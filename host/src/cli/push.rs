@@ -32,7 +32,11 @@ pub fn flush(config: &Config, args: FlushArgs) -> i32 {
             Ok(live) => Some(live),
             Err(e) => {
                 // Pushing every family beats not pushing: a gone plugin's gauge is stale, not wrong.
-                crate::log::write(crate::log::Level::Warn, "push", &format!("cannot load the plugins, pushing all families: {e:#}"));
+                crate::log::write(
+                    crate::log::Level::Warn,
+                    "push",
+                    &format!("cannot load the plugins, pushing all families: {e:#}"),
+                );
                 None
             }
         };
@@ -51,10 +55,10 @@ pub fn flush(config: &Config, args: FlushArgs) -> i32 {
             }
         }
     };
-    if let Ok(dir) = config.state_dir() {
-        if dir.is_dir() {
-            crate::log::flush(&dir);
-        }
+    if let Ok(dir) = config.state_dir()
+        && dir.is_dir()
+    {
+        crate::log::flush(&dir);
     }
     code
 }
@@ -142,7 +146,9 @@ fn show_status(config: &Config, args: StatusArgs) -> anyhow::Result<()> {
             let took = record.last_duration_ms.map(|d| format!(" after {d} ms")).unwrap_or_default();
             match (record.last_result.as_deref(), &record.last_error) {
                 (Some("ok"), _) => println!("last attempt  {}: ok{took}", when(at, now)),
-                (_, error) => println!("last attempt  {}: failed{took}: {}", when(at, now), error.as_deref().unwrap_or("?")),
+                (_, error) => {
+                    println!("last attempt  {}: failed{took}: {}", when(at, now), error.as_deref().unwrap_or("?"))
+                }
             }
         }
         if pending_generations == 0 && same_target {

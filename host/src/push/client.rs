@@ -75,7 +75,11 @@ impl Client {
                 .and_then(|l| l.to_str().ok())
                 .map(super::redact_url)
                 .unwrap_or_else(|| "nowhere".into());
-            return Err(PushError::Redirect { target: target.gateway(), status: status_text, location: scrub(location) });
+            return Err(PushError::Redirect {
+                target: target.gateway(),
+                status: status_text,
+                location: scrub(location),
+            });
         }
         // The gateway says what was wrong in the body (e.g. which metric is inconsistent).
         let body = response.text().unwrap_or_default();

@@ -28,9 +28,18 @@ pub enum FlushMode {
 
 #[derive(Debug)]
 pub enum FlushOutcome {
-    Pushed { generation: u64, series: usize, bytes: usize, duration_ms: u64, target: String },
+    Pushed {
+        generation: u64,
+        series: usize,
+        bytes: usize,
+        duration_ms: u64,
+        target: String,
+    },
     /// The gateway already holds this generation.
-    UpToDate { generation: u64, target: String },
+    UpToDate {
+        generation: u64,
+        target: String,
+    },
     /// Another flush is queued behind the running one and will push what this one would have.
     Queued,
 }
@@ -44,7 +53,11 @@ pub struct Rendered {
 /// Render `snapshot` as pushed to `target`: gauges of plugins not in `live` left out, and
 /// refused if an extra grouping label would overwrite a label of the metrics themselves (the
 /// gateway forces grouping labels onto every series it stores).
-pub fn render_for_push(snapshot: &Snapshot, live: Option<&HashSet<String>>, target: &Target) -> Result<Rendered, PushError> {
+pub fn render_for_push(
+    snapshot: &Snapshot,
+    live: Option<&HashSet<String>>,
+    target: &Target,
+) -> Result<Rendered, PushError> {
     let grouping: Vec<&str> = target.label_names().collect();
     for fam in snapshot.families.iter().filter(|f| !f.series.is_empty()) {
         if let Some(clash) = fam.family.label_names.iter().find(|l| grouping.contains(&l.as_str())) {
@@ -145,7 +158,13 @@ pub fn flush(
                     target.describe()
                 ),
             );
-            Ok(FlushOutcome::Pushed { generation: snapshot.generation, series, bytes, duration_ms, target: target.describe() })
+            Ok(FlushOutcome::Pushed {
+                generation: snapshot.generation,
+                series,
+                bytes,
+                duration_ms,
+                target: target.describe(),
+            })
         }
         Err(e) => {
             record_failure(&mut store, &e, attempt_ms, duration_ms, Some(&target))?;

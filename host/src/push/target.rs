@@ -81,7 +81,9 @@ impl Target {
                 ));
             }
             (None, Some(_), _) => {
-                return Err(PushError::Config("[push] password is set without a username: set [push] username too".into()));
+                return Err(PushError::Config(
+                    "[push] password is set without a username: set [push] username too".into(),
+                ));
             }
             (Some(username), password, None) => Auth::Basic { username, password },
             (None, None, Some(token)) => Auth::Bearer(token),
@@ -94,7 +96,9 @@ impl Target {
         let mut grouping = Vec::new();
         for (name, value) in &push.grouping {
             if !valid_label_name(name) {
-                return Err(PushError::Config(format!("[push.grouping] {name:?} is not a valid Prometheus label name")));
+                return Err(PushError::Config(format!(
+                    "[push.grouping] {name:?} is not a valid Prometheus label name"
+                )));
             }
             if matches!(name.as_str(), "job" | "instance") {
                 return Err(PushError::Config(format!("[push.grouping] {name:?}: set it with [push] {name} instead")));
@@ -163,12 +167,13 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
