@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: the real `hookmeter` binary, state dirs, test plugins.
 //! Servers (Pushgateway, Prometheus, the Messages API stand-in) are in their own modules.
 
+pub mod claude;
 pub mod dashboard;
 pub mod servers;
 
