@@ -54,7 +54,7 @@ impl Target {
         } else {
             "[push] url"
         };
-        let invalid = |why: &str| PushError::Config(format!("{key} {:?} {why}", redact_url(raw)));
+        let invalid = |why: &str| PushError::Config(format!("{key} {:?} {why}", redact_unparsed(raw)));
         let mut base = reqwest::Url::parse(raw).map_err(|e| invalid(&format!("is not a valid URL ({e})")))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(invalid("must start with http:// or https://"));
@@ -155,6 +155,16 @@ impl Target {
     }
 }
 
+/// A URL that may not parse, for an error message: everything before its last `@` could be
+/// credentials (a password may even hold `/`), so it is all replaced.
+fn redact_unparsed(raw: &str) -> String {
+    match (raw.split_once("://"), raw.rsplit_once('@')) {
+        (Some((scheme, _)), Some((_, host))) => format!("{scheme}://<redacted>@{host}"),
+        (None, Some((_, host))) => format!("<redacted>@{host}"),
+        _ => raw.to_owned(),
+    }
+}
+
 /// base64url with padding; an empty value is a single `=`, as the Pushgateway documents.
 fn encode_value(value: &str) -> String {
     if value.is_empty() { "=".into() } else { URL_SAFE.encode(value.as_bytes()) }
@@ -218,6 +228,8 @@ mod tests {
     fn bad_settings_name_the_key() {
         let err = |p: PushConfig| Target::from_config(&p).unwrap_err().to_string();
         assert!(err(push("gw:9091")).contains("http://"));
+        let shown = err(push("http://user:pa/ss@gw:99999"));
+        assert!(shown.contains("<redacted>@gw:99999") && !shown.contains("pa/ss") && !shown.contains("user"), "{shown}");
         assert!(err(push("http://gw/?x=1")).contains("query"));
         let mut p = push("http://gw");
         p.grouping.insert("bad-name".into(), "x".into());
