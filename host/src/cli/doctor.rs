@@ -425,95 +425,126 @@ fn check_store(report: &mut Report, state_dir: &Path) {
 }
 
 fn check_gateway(report: &mut Report, config: &Config, url: &str) {
-    let shown = crate::push::redact_url(url);
     let fix =
         "check PUSHGATEWAY_URL / [push] url, and that the Pushgateway runs (`curl <url>/-/ready`)";
+    // The same checks a flush makes (URL form, auth combination, grouping labels).
+    let target = match crate::push::Target::from_config(&config.push) {
+        Ok(Some(t)) => t,
+        Ok(None) => return,
+        Err(e) => {
+            report.bad(format!("{}: {e}", crate::push::redact_url(url)), fix);
+            return;
+        }
+    };
     match ready(config, url) {
-        Ok(()) => report.ok(format!("{shown} is ready")),
-        Err(e) => report.bad(format!("{shown}: not ready: {e}"), fix),
+        Ok(()) => report.ok(format!(
+            "{} is ready; pushes go to {}",
+            target.gateway(),
+            target.describe()
+        )),
+        Err(e) => report.bad(format!("{}: not ready: {e}", target.gateway()), fix),
     }
 }
 
-/// `GET <url>/-/ready` answered 200 within the push timeouts. Plain HTTP only for now; the
-/// error text never contains the URL's credentials.
+/// `GET <url>/-/ready` answered 2xx within the push timeouts, with the push's credentials
+/// (the gateway may guard every path). Credentials never travel in the URL reqwest sees, and
+/// are scrubbed from the error text, so no secret is printed.
 fn ready(config: &Config, url: &str) -> Result<(), String> {
-    use base64::Engine as _;
-    use std::io::{Read, Write};
-    use std::net::{TcpStream, ToSocketAddrs};
+    let push = &config.push;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut base = reqwest::Url::parse(url.trim()).map_err(|e| format!("not a valid URL: {e}"))?;
+    let url_user = percent_decode(base.username());
+    let url_password = base.password().map(percent_decode);
+    let _ = base.set_username("");
+    let _ = base.set_password(None);
+    let username = push
+        .username
+        .clone()
+        .filter(|u| !u.is_empty())
+        .or(Some(url_user).filter(|u| !u.is_empty()));
+    let password = push.password.clone().or(url_password);
+    let secrets: Vec<String> = password
+        .iter()
+        .chain(push.bearer_token.iter())
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect();
+    let scrub = |mut text: String| {
+        for s in &secrets {
+            text = text.replace(s.as_str(), "<redacted>");
+        }
+        text
+    };
 
-    let rest = match url.split_once("://") {
-        Some(("http", rest)) => rest,
-        Some((scheme, _)) => {
-            return Err(format!(
-                "doctor can only check http:// gateways, not {scheme}://"
-            ));
-        }
-        None => return Err("the URL has no scheme (http://...)".into()),
-    };
-    let (authority, base_path) = match rest.split_once('/') {
-        Some((a, p)) => (a, format!("/{}", p.trim_end_matches('/'))),
-        None => (rest, String::new()),
-    };
-    let (userinfo, host) = match authority.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, authority),
-    };
-    let addr = if host.contains(':') && !host.ends_with(']') {
-        host.to_owned()
+    let mut builder = reqwest::blocking::Client::builder()
+        .connect_timeout(Duration::from_millis(push.connect_timeout_ms.max(1)))
+        .timeout(Duration::from_millis(push.timeout_ms.max(1)))
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(path) = &push.ca_file {
+        let pem =
+            std::fs::read(path).map_err(|e| format!("[push] ca_file {}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("[push] ca_file {}: {e}", path.display()))?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    let client = builder
+        .build()
+        .map_err(|e| format!("cannot set up HTTP(S): {}", error_chain(&e)))?;
+    let ready_url = format!("{}/-/ready", base.as_str().trim_end_matches('/'));
+    let mut request = client.get(ready_url);
+    if let Some(user) = &username {
+        request = request.basic_auth(user, password.as_deref());
+    } else if let Some(token) = push.bearer_token.as_deref().filter(|t| !t.is_empty()) {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().map_err(|e| {
+        let what = if e.is_timeout() {
+            "no answer in time ([push] connect_timeout_ms / timeout_ms): "
+        } else {
+            ""
+        };
+        scrub(format!("{what}{}", error_chain(&e.without_url())))
+    })?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(())
+    } else if status == reqwest::StatusCode::UNAUTHORIZED {
+        Err("HTTP 401: the gateway wants credentials (user:password in the URL, [push] username/password or a bearer token)".into())
     } else {
-        format!("{host}:80")
-    };
-    let connect = Duration::from_millis(config.push.connect_timeout_ms);
-    let total = Duration::from_millis(config.push.timeout_ms);
-    let sock = addr
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("cannot resolve {host}"))?;
-    let mut stream = TcpStream::connect_timeout(&sock, connect)
-        .map_err(|e| format!("cannot connect to {host}: {e}"))?;
-    stream
-        .set_read_timeout(Some(total))
-        .map_err(|e| e.to_string())?;
-    stream
-        .set_write_timeout(Some(total))
-        .map_err(|e| e.to_string())?;
-    let mut request =
-        format!("GET {base_path}/-/ready HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-    let basic = userinfo.map(str::to_owned).or_else(|| {
-        config
-            .push
-            .username
-            .as_ref()
-            .map(|u| format!("{u}:{}", config.push.password.as_deref().unwrap_or("")))
-    });
-    if let Some(credentials) = basic {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-        request.push_str(&format!("Authorization: Basic {encoded}\r\n"));
-    } else if let Some(token) = &config.push.bearer_token {
-        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        Err(format!("GET /-/ready answered HTTP {status}"))
     }
-    request.push_str("\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("sending the request: {e}"))?;
-    let mut head = Vec::new();
-    let mut buf = [0u8; 512];
-    while !head.windows(2).any(|w| w == b"\r\n") && head.len() < 4096 {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-            Err(e) => return Err(format!("reading the answer: {e}")),
+}
+
+/// `%XX` escapes of a URL's user info, decoded (as the push does).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    let hex = |b: u8| (b as char).to_digit(16);
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
         }
+        out.push(bytes[i]);
+        i += 1;
     }
-    let status_line = String::from_utf8_lossy(&head)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_owned();
-    match status_line.split_whitespace().nth(1) {
-        Some("200") => Ok(()),
-        Some(code) => Err(format!("GET /-/ready answered HTTP {code}")),
-        None => Err("no HTTP answer".into()),
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An error and its causes on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
     }
+    parts.join(": ")
 }

@@ -132,13 +132,6 @@ pub fn install(config: &Config, hook_args: Vec<String>, args: InstallArgs) -> an
         );
     }
     let regs = install::registrations(plugins.iter().map(|p| &p.manifest));
-    let others = install::other_events(plugins.iter().map(|p| &p.manifest));
-    if !others.is_empty() {
-        println!(
-            "not registered (not Claude Code hook events; other tools send them): {}",
-            others.join(", ")
-        );
-    }
     let binary =
         std::env::current_exe().context("cannot find the path of the running hookmeter binary")?;
     let binary = binary.canonicalize().unwrap_or(binary);
@@ -146,6 +139,13 @@ pub fn install(config: &Config, hook_args: Vec<String>, args: InstallArgs) -> an
     let outcome = change_file(&path, args.dry_run, |settings| {
         install::install(settings, &regs, &command, args.timeout)
     })?;
+    let others = install::other_events(plugins.iter().map(|p| &p.manifest));
+    if !others.is_empty() {
+        println!(
+            "not registered (not Claude Code hook events; other tools send them): {}",
+            others.join(", ")
+        );
+    }
     if outcome.is_none() {
         println!(
             "{}: hookmeter is already installed for {} events; nothing to change",
