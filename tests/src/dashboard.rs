@@ -473,3 +473,28 @@ pub fn variables(dash: &Json) -> Vec<Variable> {
 pub fn variable_names(dash: &Json) -> BTreeSet<String> {
     variables(dash).into_iter().map(|v| v.name).collect()
 }
+
+/// The labels a target shows: those its legend names (`{{label}}`) and those of its
+/// outermost `agg by (...)`, which a table shows as columns. A result series without one of
+/// them shows a blank legend or cell.
+pub fn shown_labels(target: &Json) -> Vec<String> {
+    let expr = target["expr"].as_str().unwrap_or("");
+    let legend = target["legendFormat"].as_str().unwrap_or("");
+    let legend_labels = legend
+        .split("{{")
+        .skip(1)
+        .filter_map(|s| s.split_once("}}"))
+        .map(|(l, _)| l.trim().to_owned());
+    let outer_by = expr
+        .split_once('(')
+        .and_then(|(head, rest)| head.trim().split_once(" by").map(|_| rest))
+        .and_then(|rest| rest.split_once(')'))
+        .map(|(labels, _)| {
+            labels
+                .split(',')
+                .map(|l| l.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    legend_labels.chain(outer_by).collect()
+}

@@ -29,8 +29,8 @@ const PUSHGATEWAY: &str = "/usr/bin/prometheus-pushgateway";
 use hookmeter_e2e::dashboard::{
     self, CLAUDE_CODE_LABELS, CLAUDE_CODE_METRICS, GRAFANA_BUILTINS, HOOKMETER_METRICS,
     INFRASTRUCTURE_METRICS, Variable, all_panels, all_targets, dashboard, exprs, label_names,
-    metric_names, monitoring_dir, panel_name, read_monitoring_file as read, substitute,
-    variable_refs,
+    metric_names, monitoring_dir, panel_name, read_monitoring_file as read, shown_labels,
+    substitute, variable_refs,
 };
 
 /// The queries the documentation quotes; the dashboard must contain them as written.
@@ -1268,24 +1268,7 @@ fn hookmeter_panels_show_data_pushed_through_a_real_pushgateway() {
         }
         // Every label the legend shows must be on the result, or the legend is blank.
         // So must the labels of the outermost `agg by (...)`, which a table shows as columns.
-        let legend = target["legendFormat"].as_str().unwrap_or("");
-        let legend_labels = legend
-            .split("{{")
-            .skip(1)
-            .filter_map(|s| s.split_once("}}"))
-            .map(|(l, _)| l.trim().to_owned());
-        let outer_by = expr
-            .split_once('(')
-            .and_then(|(head, rest)| head.trim().split_once(" by").map(|_| rest))
-            .and_then(|rest| rest.split_once(')'))
-            .map(|(labels, _)| {
-                labels
-                    .split(',')
-                    .map(|l| l.trim().to_owned())
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
-        for label in legend_labels.chain(outer_by) {
+        for label in shown_labels(target) {
             if result
                 .iter()
                 .any(|r| r["metric"][&label].as_str().unwrap_or("").is_empty())
