@@ -18,6 +18,9 @@ use serde_json::{Value, json};
 /// hook is async, then its detached flush pushes).
 const GATEWAY_WAIT: Duration = Duration::from_secs(30);
 
+/// A family, the labels its series must have, and the sum of their values.
+type Expected<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
+
 /// One test's world: hookmeter's config and state, the stand-in API, a HOME with hookmeter
 /// installed, and a gateway group of its own.
 struct World {
@@ -80,7 +83,7 @@ impl World {
 
     /// Wait until the gateway's group for this world shows every expected value (summed over
     /// the series matching the labels), then assert them exactly.
-    fn assert_gateway(&self, expected: &[(&str, &[(&str, &str)], f64)]) {
+    fn assert_gateway(&self, expected: &[Expected<'_>]) {
         let deadline = Instant::now() + GATEWAY_WAIT;
         let read = || -> Vec<f64> {
             let group = self.gateway.group(&self.instance);
