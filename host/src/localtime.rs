@@ -98,6 +98,10 @@ impl LocalTime {
 }
 
 /// The local date and time of `ms` (Unix milliseconds).
+#[allow(
+    clippy::useless_conversion,
+    reason = "tm_gmtoff is a c_long: i64 here, i32 on 32-bit targets"
+)]
 pub fn local_time(ms: u64) -> LocalTime {
     let secs = (ms / 1000) as libc::time_t;
     // SAFETY: `tm` is plain data that localtime_r fills in; both pointers are valid for the
