@@ -3,11 +3,11 @@
 //! wall-clock budget enforced by epoch interruption.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, EngineWeak, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
@@ -187,19 +187,28 @@ impl HostMonotonicClock for FrozenClock {
     }
 }
 
-/// Start the thread that advances the engine's epoch, once per process.
+/// Start the thread that advances `engine`'s epoch, once per engine. A hook run has one
+/// engine; the test harness has one per loaded plugin, and a budget is only enforced on an
+/// engine whose epoch moves. The thread ends when its engine is dropped.
 pub fn start_epoch_ticker(engine: &Engine) {
-    static STARTED: OnceLock<()> = OnceLock::new();
-    STARTED.get_or_init(|| {
-        let engine = engine.clone();
-        std::thread::Builder::new()
-            .name("epoch".into())
-            .spawn(move || loop {
-                std::thread::sleep(EPOCH_TICK);
-                engine.increment_epoch();
-            })
-            .expect("spawning the epoch thread");
-    });
+    static TICKING: Mutex<Vec<EngineWeak>> = Mutex::new(Vec::new());
+    let mut ticking = TICKING.lock().unwrap_or_else(|e| e.into_inner());
+    ticking.retain(|w| w.upgrade().is_some());
+    if ticking.iter().any(|w| w.upgrade().is_some_and(|e| Engine::same(&e, engine))) {
+        return;
+    }
+    ticking.push(engine.weak());
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("epoch".into())
+        .spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => break,
+            }
+        })
+        .expect("spawning the epoch thread");
 }
 
 /// Everything one call needs besides the event.
