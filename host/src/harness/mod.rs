@@ -82,6 +82,9 @@ pub struct Harness {
     base_dir: PathBuf,
     state: BTreeMap<String, String>,
     series: BTreeSet<(String, String)>,
+    /// Family name → the bundled plugin that declares it. Bundled plugins load first, so in a
+    /// hook run they own these names and a plugin declaring one of them gets an error.
+    bundled_families: HashMap<String, String>,
     _temp_cache: Option<tempfile::TempDir>,
 }
 
@@ -144,7 +147,20 @@ impl Harness {
         if options.plugin_name.is_none() && !plugin.manifest.name.is_empty() {
             plugin.name = plugin.manifest.name.clone();
         }
-        Ok(Harness { runtime, plugin, base_dir, state: BTreeMap::new(), series: BTreeSet::new(), _temp_cache: temp })
+        let (bundled, _) = runtime.load_all(&Config::default());
+        let bundled_families = bundled
+            .iter()
+            .flat_map(|b| b.manifest.families.iter().map(|f| (f.name.clone(), b.name.clone())))
+            .collect();
+        Ok(Harness {
+            runtime,
+            plugin,
+            base_dir,
+            state: BTreeMap::new(),
+            series: BTreeSet::new(),
+            bundled_families,
+            _temp_cache: temp,
+        })
     }
 
     /// The plugin's name (see [`Options::plugin_name`]).
@@ -212,7 +228,7 @@ impl Harness {
         result.called = true;
         let answers = manifest.subscriptions.iter().any(|s| s.answers && s.matches(&event.name, event.tool_name.as_deref()));
         // The same checks, in the same order, as a hook run (`hook::process`).
-        let families = hook::declared_families(&self.plugin, &HashMap::new(), &mut result.problems);
+        let families = hook::declared_families(&self.plugin, &self.bundled_families, &mut result.problems);
         let state: HashMap<String, String> = self.state.clone().into_iter().collect();
         let reply = match self.runtime.handle(&mut self.plugin, state, &event, ctx) {
             Err(e) => {
