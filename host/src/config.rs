@@ -200,7 +200,8 @@ impl Config {
         Ok(())
     }
 
-    fn apply_env(&mut self) {
+    /// Apply the environment overrides (`HOOKMETER_STATE_DIR`, `PUSHGATEWAY_URL`, ...).
+    pub fn apply_env(&mut self) {
         if let Some(dir) = non_empty_env("HOOKMETER_STATE_DIR") {
             self.state_dir = Some(PathBuf::from(dir));
         }

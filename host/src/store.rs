@@ -261,12 +261,12 @@ impl Txn<'_> {
 
     pub fn set_plugin_state(&mut self, plugin: &str, key: &str, value: Option<&str>) -> Result<(), StoreError> {
         let result = match value {
-            Some(v) => self.tx.execute(
+            Some(v) => self.tx.execute_cached(
                 "INSERT INTO plugin_state (plugin, key, value) VALUES (?1, ?2, ?3)
                  ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value",
                 params![plugin, key, v],
             ),
-            None => self.tx.execute("DELETE FROM plugin_state WHERE plugin = ?1 AND key = ?2", params![plugin, key]),
+            None => self.tx.execute_cached("DELETE FROM plugin_state WHERE plugin = ?1 AND key = ?2", params![plugin, key]),
         };
         result.map(drop).map_err(self.err())
     }
@@ -278,7 +278,7 @@ impl Txn<'_> {
         let buckets = serde_json::to_string(&family.buckets).unwrap_or_default();
         let existing: Option<(String, String, String, String, String)> = self
             .tx
-            .query_row(
+            .query_row_cached(
                 "SELECT plugin, kind, help, label_names, buckets FROM families WHERE name = ?1",
                 [&family.name],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
@@ -291,15 +291,15 @@ impl Txn<'_> {
         match &existing {
             Some(e) if e.0 == plugin && same_shape(e) && e.2 == family.help => return Ok(()),
             Some(e) if !same_shape(e) => {
-                self.tx.execute("DELETE FROM series WHERE family = ?1", [&family.name]).map_err(self.err())?;
-                self.tx.execute("DELETE FROM daily WHERE family = ?1", [&family.name]).map_err(self.err())?;
+                self.tx.execute_cached("DELETE FROM series WHERE family = ?1", [&family.name]).map_err(self.err())?;
+                self.tx.execute_cached("DELETE FROM daily WHERE family = ?1", [&family.name]).map_err(self.err())?;
                 self.series_counts.clear();
                 self.changed = true;
             }
             _ => {}
         }
         self.tx
-            .execute(
+            .execute_cached(
                 "INSERT INTO families (name, plugin, kind, help, label_names, buckets) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (name) DO UPDATE SET plugin = excluded.plugin, kind = excluded.kind,
                    help = excluded.help, label_names = excluded.label_names, buckets = excluded.buckets",
@@ -316,7 +316,7 @@ impl Txn<'_> {
         }
         let n: i64 = self
             .tx
-            .query_row(
+            .query_row_cached(
                 "SELECT COUNT(*) FROM series WHERE family IN (SELECT name FROM families WHERE plugin = ?1)",
                 [plugin],
                 |r| r.get(0),
@@ -329,7 +329,7 @@ impl Txn<'_> {
     pub fn series_exists(&self, family: &str, labels: &Labels) -> Result<bool, StoreError> {
         let key = labels_key(labels);
         self.tx
-            .query_row("SELECT 1 FROM series WHERE family = ?1 AND labels = ?2", params![family, key], |_| Ok(()))
+            .query_row_cached("SELECT 1 FROM series WHERE family = ?1 AND labels = ?2", params![family, key], |_| Ok(()))
             .optional()
             .map(|o| o.is_some())
             .map_err(self.err())
@@ -341,12 +341,12 @@ impl Txn<'_> {
         let now = now_ms as i64;
         let new_series = !self.series_exists(&family.name, &update.labels)?;
         let result = match update.op {
-            Op::Inc(v) => self.tx.execute(
+            Op::Inc(v) => self.tx.execute_cached(
                 "INSERT INTO series (family, labels, value, updated_ms) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (family, labels) DO UPDATE SET value = value + excluded.value, updated_ms = excluded.updated_ms",
                 params![family.name, key, v, now],
             ),
-            Op::Set(v) => self.tx.execute(
+            Op::Set(v) => self.tx.execute_cached(
                 "INSERT INTO series (family, labels, value, updated_ms) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (family, labels) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
                 params![family.name, key, v, now],
@@ -385,7 +385,7 @@ impl Txn<'_> {
     fn observe(&self, family: &Family, key: &str, v: f64, now: i64) -> rusqlite::Result<usize> {
         let current: Option<(f64, i64, Option<String>)> = self
             .tx
-            .query_row(
+            .query_row_cached(
                 "SELECT value, count, buckets FROM series WHERE family = ?1 AND labels = ?2",
                 params![family.name, key],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -399,7 +399,7 @@ impl Txn<'_> {
                 *n += 1;
             }
         }
-        self.tx.execute(
+        self.tx.execute_cached(
             "INSERT INTO series (family, labels, value, count, buckets, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (family, labels) DO UPDATE SET value = excluded.value, count = excluded.count,
                buckets = excluded.buckets, updated_ms = excluded.updated_ms",
@@ -413,7 +413,7 @@ impl Txn<'_> {
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
         if self.changed {
             self.tx
-                .execute(
+                .execute_cached(
                     "INSERT INTO meta (key, value) VALUES ('generation', '1')
                      ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
                     [],
@@ -443,6 +443,34 @@ impl Txn<'_> {
     /// Set a bookkeeping value; it does not count as a change of the series.
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         meta_set(&self.tx, key, value).map_err(self.err())
+    }
+}
+
+/// `execute` and `query_row` through the connection's statement cache: a run repeats the same
+/// few statements (one per family, update and state key), and parsing SQL is a good part of
+/// a hook run's cost.
+trait Cached {
+    fn execute_cached(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize>;
+    fn query_row_cached<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+}
+
+impl Cached for Connection {
+    fn execute_cached(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn query_row_cached<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
     }
 }
 

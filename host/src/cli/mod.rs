@@ -1,6 +1,7 @@
 //! The command line: parses arguments and wires the stages together. No pipeline logic lives
 //! here.
 
+mod demo;
 mod doctor;
 mod inspect;
 mod install;
@@ -33,6 +34,8 @@ pub struct Cli {
 enum Command {
     /// Process one hook event from stdin (what Claude Code runs).
     Run(run::RunArgs),
+    /// Replay a recorded real Claude Code session through the bundled plugins into a local store.
+    Demo(demo::DemoArgs),
     /// Print the current totals in Prometheus text format.
     Metrics(inspect::MetricsArgs),
     /// List the loaded plugins, their subscriptions and metric families.
@@ -67,6 +70,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Run(args) => run::run(&config, args),
+        Command::Demo(args) => report(demo::demo(args)),
         Command::Metrics(args) => report(inspect::metrics(&config, args)),
         Command::Plugins(args) => report(inspect::plugins(&config, args)),
         Command::Install(args) => {
@@ -86,8 +90,10 @@ pub fn main() -> i32 {
 fn load_config(cli: &Cli) -> Result<Config, crate::config::ConfigError> {
     let mut config = match &cli.config {
         Some(path) => {
+            // The same overrides as for the default config file: a background flush started
+            // by this run finds its config through the same variables.
             let mut c = Config::from_file(path)?;
-            c.state_dir = c.state_dir.or_else(|| std::env::var_os("HOOKMETER_STATE_DIR").map(PathBuf::from));
+            c.apply_env();
             c
         }
         None => Config::load()?,
