@@ -436,7 +436,7 @@ fn check_gateway(report: &mut Report, config: &Config, url: &str) {
             return;
         }
     };
-    match ready(config, url) {
+    match crate::push::Client::new(&config.push).and_then(|client| client.ready(&target)) {
         Ok(()) => report.ok(format!(
             "{} is ready; pushes go to {}",
             target.gateway(),
@@ -446,106 +446,3 @@ fn check_gateway(report: &mut Report, config: &Config, url: &str) {
     }
 }
 
-/// `GET <url>/-/ready` answered 2xx within the push timeouts, with the push's credentials
-/// (the gateway may guard every path). Credentials never travel in the URL reqwest sees, and
-/// are scrubbed from the error text, so no secret is printed.
-fn ready(config: &Config, url: &str) -> Result<(), String> {
-    let push = &config.push;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut base = reqwest::Url::parse(url.trim()).map_err(|e| format!("not a valid URL: {e}"))?;
-    let url_user = percent_decode(base.username());
-    let url_password = base.password().map(percent_decode);
-    let _ = base.set_username("");
-    let _ = base.set_password(None);
-    let username = push
-        .username
-        .clone()
-        .filter(|u| !u.is_empty())
-        .or(Some(url_user).filter(|u| !u.is_empty()));
-    let password = push.password.clone().or(url_password);
-    let secrets: Vec<String> = password
-        .iter()
-        .chain(push.bearer_token.iter())
-        .filter(|s| !s.is_empty())
-        .cloned()
-        .collect();
-    let scrub = |mut text: String| {
-        for s in &secrets {
-            text = text.replace(s.as_str(), "<redacted>");
-        }
-        text
-    };
-
-    let mut builder = reqwest::blocking::Client::builder()
-        .connect_timeout(Duration::from_millis(push.connect_timeout_ms.max(1)))
-        .timeout(Duration::from_millis(push.timeout_ms.max(1)))
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some(path) = &push.ca_file {
-        let pem =
-            std::fs::read(path).map_err(|e| format!("[push] ca_file {}: {e}", path.display()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| format!("[push] ca_file {}: {e}", path.display()))?;
-        builder = builder.tls_certs_merge(certs);
-    }
-    let client = builder
-        .build()
-        .map_err(|e| format!("cannot set up HTTP(S): {}", error_chain(&e)))?;
-    let ready_url = format!("{}/-/ready", base.as_str().trim_end_matches('/'));
-    let mut request = client.get(ready_url);
-    if let Some(user) = &username {
-        request = request.basic_auth(user, password.as_deref());
-    } else if let Some(token) = push.bearer_token.as_deref().filter(|t| !t.is_empty()) {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().map_err(|e| {
-        let what = if e.is_timeout() {
-            "no answer in time ([push] connect_timeout_ms / timeout_ms): "
-        } else {
-            ""
-        };
-        scrub(format!("{what}{}", error_chain(&e.without_url())))
-    })?;
-    let status = response.status();
-    if status.is_success() {
-        Ok(())
-    } else if status == reqwest::StatusCode::UNAUTHORIZED {
-        Err("HTTP 401: the gateway wants credentials (user:password in the URL, [push] username/password or a bearer token)".into())
-    } else {
-        Err(format!("GET /-/ready answered HTTP {status}"))
-    }
-}
-
-/// `%XX` escapes of a URL's user info, decoded (as the push does).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    let hex = |b: u8| (b as char).to_digit(16);
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// An error and its causes on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
-}

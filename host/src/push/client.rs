@@ -44,12 +44,24 @@ impl Client {
 
     /// PUT `body` as the whole content of `target`'s group.
     pub fn put(&self, target: &Target, body: String) -> Result<(), PushError> {
-        let mut request = self
+        let request = self
             .http
             .put(target.group_url())
             .header(reqwest::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
             .body(body);
-        request = match &target.auth {
+        self.send(target, request)
+    }
+
+    /// `GET /-/ready` on the gateway, with the push's credentials (a gateway may guard every
+    /// path): what `hookmeter doctor` asks.
+    pub fn ready(&self, target: &Target) -> Result<(), PushError> {
+        let mut url = target.group_url();
+        url.set_path(&format!("{}/-/ready", target.base_path().trim_end_matches('/')));
+        self.send(target, self.http.get(url))
+    }
+
+    fn send(&self, target: &Target, request: reqwest::blocking::RequestBuilder) -> Result<(), PushError> {
+        let request = match &target.auth {
             Auth::None => request,
             Auth::Basic { username, password } => request.basic_auth(username, password.as_deref()),
             Auth::Bearer(token) => request.bearer_auth(token),

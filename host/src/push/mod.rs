@@ -23,6 +23,7 @@ mod record;
 mod schedule;
 mod target;
 
+pub use client::Client;
 pub use flush::{FlushMode, FlushOutcome, flush, render_for_push};
 pub use record::PushRecord;
 pub use schedule::{claim_due_flush, spawn_background_flush};

@@ -109,6 +109,12 @@ impl Target {
         Ok(Some(Target { base, job: push.job.clone(), instance, grouping, auth }))
     }
 
+    /// The path of the gateway's base URL (usually "/"), under which `/metrics/...` and
+    /// `/-/ready` live.
+    pub fn base_path(&self) -> &str {
+        self.base.path()
+    }
+
     /// `<base>/metrics/job@base64/<job>/instance@base64/<instance>[/<name>@base64/<value>...]`.
     /// Every value is base64url-encoded: the only form in which `/` and empty values survive
     /// the gateway's path handling, and `?`, `#`, `%` need no further escaping.
