@@ -12,6 +12,9 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
+#[path = "src/wasm_build.rs"]
+mod wasm_build;
+
 /// (crate name, artifact stem) of every bundled plugin, in the order they run.
 const BUNDLED: &[&str] = &["project-sessions", "exercise"];
 
@@ -66,19 +69,7 @@ fn build_plugins(root: &Path, target_dir: &Path, crates: &[&str]) {
     for name in crates {
         cmd.args(["-p", name]);
     }
-    // The outer build's flags and settings are for the host, not for wasm.
-    for (key, _) in env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_ENCODED_RUSTFLAGS")
-            || key == "RUSTFLAGS"
-            || key.starts_with("CARGO_BUILD_")
-            || key == "CARGO_TARGET_DIR"
-            || key.starts_with("CARGO_PROFILE_")
-            || key == "RUSTC_WORKSPACE_WRAPPER"
-        {
-            cmd.env_remove(key.as_ref());
-        }
-    }
+    wasm_build::without_host_build_env(&mut cmd);
     let status = cmd.status().expect("running cargo to build the bundled plugins");
     if !status.success() {
         panic!(

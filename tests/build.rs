@@ -5,6 +5,9 @@ use std::env;
 use std::path::PathBuf;
 use std::process::Command;
 
+#[path = "../host/src/wasm_build.rs"]
+mod wasm_build;
+
 /// Plugins the tests load by path: the bundled ones plus hostile and special-purpose ones.
 const PLUGINS: &[&str] = &["project-sessions", "exercise", "hostile"];
 
@@ -25,17 +28,7 @@ fn main() {
     for p in PLUGINS {
         cmd.args(["-p", p]);
     }
-    for (key, _) in env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_ENCODED_RUSTFLAGS")
-            || key == "RUSTFLAGS"
-            || key.starts_with("CARGO_BUILD_")
-            || key == "CARGO_TARGET_DIR"
-            || key.starts_with("CARGO_PROFILE_")
-        {
-            cmd.env_remove(key.as_ref());
-        }
-    }
+    wasm_build::without_host_build_env(&mut cmd);
     let status = cmd.status().expect("running cargo for the test plugins");
     assert!(status.success(), "building the test plugins failed (rustup target add wasm32-wasip2?)");
     println!(

@@ -24,3 +24,4 @@ pub mod plugin;
 pub mod push;
 pub mod stats;
 pub mod store;
+pub mod wasm_build;

@@ -30,20 +30,7 @@ pub fn build(crate_dir: &Path) -> Result<PathBuf, String> {
         .arg(&manifest)
         .arg("--target-dir")
         .arg(&target_dir);
-    // The test's own build settings (flags for the host, its target dir, its profile) are not
-    // for a wasm build.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_ENCODED_RUSTFLAGS")
-            || key == "RUSTFLAGS"
-            || key.starts_with("CARGO_BUILD_")
-            || key == "CARGO_TARGET_DIR"
-            || key.starts_with("CARGO_PROFILE_")
-            || key == "RUSTC_WORKSPACE_WRAPPER"
-        {
-            cmd.env_remove(key.as_ref());
-        }
-    }
+    crate::wasm_build::without_host_build_env(&mut cmd);
     let out = cmd.output().map_err(|e| format!("cannot run {}: {e}", Path::new(&cargo).display()))?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
