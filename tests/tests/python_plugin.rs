@@ -12,7 +12,11 @@ use std::time::Instant;
 use hookmeter_e2e::{Env, root};
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 fn example() -> PathBuf {
@@ -31,10 +35,14 @@ fn pinned_version() -> String {
 }
 
 fn require_componentize_py() {
-    let install = format!("pip install -r {}", example().join("requirements.txt").display());
-    let out = Command::new("componentize-py").arg("--version").output().unwrap_or_else(|e| {
-        panic!("componentize-py is not installed ({e}); run: {install}")
-    });
+    let install = format!(
+        "pip install -r {}",
+        example().join("requirements.txt").display()
+    );
+    let out = Command::new("componentize-py")
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| panic!("componentize-py is not installed ({e}); run: {install}"));
     let version = String::from_utf8_lossy(&out.stdout);
     let pinned = pinned_version();
     assert!(
@@ -52,7 +60,11 @@ fn python_plugin_passes_the_harness_and_runs_under_hookmeter() {
     std::fs::create_dir_all(&out_dir).unwrap();
     let wasm = out_dir.join("plugin.wasm");
     let start = Instant::now();
-    let out = Command::new("bash").arg(example().join("build.sh")).arg(&wasm).output().unwrap();
+    let out = Command::new("bash")
+        .arg(example().join("build.sh"))
+        .arg(&wasm)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "build.sh failed:\n{}", text(&out));
     eprintln!(
         "componentize-py build: {:.1?}, component: {} bytes",
@@ -73,23 +85,44 @@ fn python_plugin_passes_the_harness_and_runs_under_hookmeter() {
     let start = Instant::now();
     let out = env.cmd(&args).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    eprintln!("hookmeter test, 5 cases / 11 steps: {cold:.1?} with the first compile, {:.1?} from the cache", start.elapsed());
+    eprintln!(
+        "hookmeter test, 5 cases / 11 steps: {cold:.1?} with the first compile, {:.1?} from the cache",
+        start.elapsed()
+    );
 
     // The same component, loaded by path as a user would, denies a dangerous command.
-    env.set_config(&format!("[plugins.tool-guard]\npath = {:?}\n", wasm.display()));
+    env.set_config(&format!(
+        "[plugins.tool-guard]\npath = {:?}\n",
+        wasm.display()
+    ));
     let out = env.cmd(&["plugins"]).output().unwrap();
     assert!(text(&out).contains("tool-guard 0.1.0"), "{}", text(&out));
     let event = br#"{"hook_event_name":"PreToolUse","session_id":"s1","cwd":"/tmp","tool_name":"Bash","tool_input":{"command":"git push -f origin main"}}"#;
     let start = Instant::now();
     let out = env.run_hook(event);
-    eprintln!("hookmeter run with the Python plugin (cache warm): {:.1?}", start.elapsed());
+    eprintln!(
+        "hookmeter run with the Python plugin (cache warm): {:.1?}",
+        start.elapsed()
+    );
     assert!(out.status.success(), "{}", text(&out));
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
-    assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny", "{answer}");
-    assert!(answer["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().contains("git"), "{answer}");
+    let answer: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(
+        answer["hookSpecificOutput"]["permissionDecision"], "deny",
+        "{answer}"
+    );
+    assert!(
+        answer["hookSpecificOutput"]["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("git"),
+        "{answer}"
+    );
     let metrics = env.metrics();
     assert!(
-        metrics.iter().any(|(k, v)| k.starts_with("tool_guard_denied_total{") && *v == 1.0),
+        metrics
+            .iter()
+            .any(|(k, v)| k.starts_with("tool_guard_denied_total{") && *v == 1.0),
         "{metrics:?}"
     );
     assert!(!env.log().contains("ERROR"), "{}", env.log());

@@ -26,31 +26,75 @@ pub struct NewPluginArgs {
 /// The template: (path in the new crate, text). `{{…}}` placeholders are filled in by
 /// [`render`].
 const TEMPLATE: &[(&str, &str)] = &[
-    ("Cargo.toml", include_str!("../../../templates/plugin/Cargo.toml.tmpl")),
-    (".gitignore", include_str!("../../../templates/plugin/gitignore.tmpl")),
-    ("README.md", include_str!("../../../templates/plugin/README.md.tmpl")),
-    ("src/lib.rs", include_str!("../../../templates/plugin/src/lib.rs.tmpl")),
-    ("tests/cases.rs", include_str!("../../../templates/plugin/tests/cases.rs.tmpl")),
-    ("tests/cases/counts_prompts.toml", include_str!("../../../templates/plugin/tests/cases/counts_prompts.toml.tmpl")),
-    ("tests/cases/reminder.toml", include_str!("../../../templates/plugin/tests/cases/reminder.toml.tmpl")),
-    ("tests/cases/session_end.toml", include_str!("../../../templates/plugin/tests/cases/session_end.toml.tmpl")),
-    ("tests/cases/bad_config.toml", include_str!("../../../templates/plugin/tests/cases/bad_config.toml.tmpl")),
+    (
+        "Cargo.toml",
+        include_str!("../../../templates/plugin/Cargo.toml.tmpl"),
+    ),
+    (
+        ".gitignore",
+        include_str!("../../../templates/plugin/gitignore.tmpl"),
+    ),
+    (
+        "README.md",
+        include_str!("../../../templates/plugin/README.md.tmpl"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("../../../templates/plugin/src/lib.rs.tmpl"),
+    ),
+    (
+        "tests/cases.rs",
+        include_str!("../../../templates/plugin/tests/cases.rs.tmpl"),
+    ),
+    (
+        "tests/cases/counts_prompts.toml",
+        include_str!("../../../templates/plugin/tests/cases/counts_prompts.toml.tmpl"),
+    ),
+    (
+        "tests/cases/reminder.toml",
+        include_str!("../../../templates/plugin/tests/cases/reminder.toml.tmpl"),
+    ),
+    (
+        "tests/cases/session_end.toml",
+        include_str!("../../../templates/plugin/tests/cases/session_end.toml.tmpl"),
+    ),
+    (
+        "tests/cases/bad_config.toml",
+        include_str!("../../../templates/plugin/tests/cases/bad_config.toml.tmpl"),
+    ),
 ];
 
 pub fn new_plugin(args: NewPluginArgs) -> anyhow::Result<()> {
     check_name(&args.name)?;
-    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&args.name));
-    if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("{} already exists and is not empty: choose another --dir", dir.display());
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&args.name));
+    if dir.exists()
+        && std::fs::read_dir(&dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        bail!(
+            "{} already exists and is not empty: choose another --dir",
+            dir.display()
+        );
     }
-    let absolute = std::path::absolute(&dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
+    let absolute =
+        std::path::absolute(&dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
     let (source, how) = find_source(&absolute, args.sdk.as_deref())?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let dir = dir.canonicalize().with_context(|| format!("cannot resolve {}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", dir.display()))?;
 
     // Inside the checkout, relative paths keep the crate working wherever the checkout goes.
     let dep_path = |target: PathBuf| -> String {
-        let path = if dir.starts_with(&source) { relative(&dir, &target) } else { target };
+        let path = if dir.starts_with(&source) {
+            relative(&dir, &target)
+        } else {
+            target
+        };
         toml_string(&path.to_string_lossy())
     };
     let vars = Vars {
@@ -61,23 +105,34 @@ pub fn new_plugin(args: NewPluginArgs) -> anyhow::Result<()> {
     for (path, text) in TEMPLATE {
         let target = dir.join(path);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        std::fs::write(&target, render(text, &vars)).with_context(|| format!("cannot write {}", target.display()))?;
+        std::fs::write(&target, render(text, &vars))
+            .with_context(|| format!("cannot write {}", target.display()))?;
     }
     // Start from the versions hookmeter itself is built and tested with; cargo drops what
     // this crate does not use.
     let lock = source.join("Cargo.lock");
     if lock.is_file() {
-        std::fs::copy(&lock, dir.join("Cargo.lock")).with_context(|| format!("cannot copy {}", lock.display()))?;
+        std::fs::copy(&lock, dir.join("Cargo.lock"))
+            .with_context(|| format!("cannot copy {}", lock.display()))?;
     }
 
     let shown = args.dir.unwrap_or_else(|| PathBuf::from(&args.name));
-    println!("created plugin {} in {} (hookmeter source: {}, {how})", args.name, shown.display(), source.display());
+    println!(
+        "created plugin {} in {} (hookmeter source: {}, {how})",
+        args.name,
+        shown.display(),
+        source.display()
+    );
     println!();
     println!("  cd {}", shown.display());
     println!("  cargo build --target wasm32-wasip2 --release");
-    println!("  hookmeter test target/wasm32-wasip2/release/{}.wasm tests/cases", vars.artifact());
+    println!(
+        "  hookmeter test target/wasm32-wasip2/release/{}.wasm tests/cases",
+        vars.artifact()
+    );
     println!("  cargo test");
     Ok(())
 }
@@ -102,7 +157,10 @@ impl Vars {
             .split('-')
             .map(|part| {
                 let mut chars = part.chars();
-                chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+                chars
+                    .next()
+                    .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                    .unwrap_or_default()
             })
             .collect()
     }
@@ -121,15 +179,21 @@ fn render(text: &str, vars: &Vars) -> String {
 /// all three.
 fn check_name(name: &str) -> anyhow::Result<()> {
     let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.ends_with('-')
         && !name.contains("--")
         && name.len() <= 64;
     if !valid {
-        bail!("plugin name {name:?}: use lowercase letters, digits and single '-', starting with a letter, e.g. my-plugin");
+        bail!(
+            "plugin name {name:?}: use lowercase letters, digits and single '-', starting with a letter, e.g. my-plugin"
+        );
     }
     if name.starts_with("hookmeter") {
-        bail!("plugin name {name:?}: metric names starting with hookmeter_ are reserved for hookmeter itself");
+        bail!(
+            "plugin name {name:?}: metric names starting with hookmeter_ are reserved for hookmeter itself"
+        );
     }
     Ok(())
 }
@@ -137,16 +201,27 @@ fn check_name(name: &str) -> anyhow::Result<()> {
 /// A hookmeter source checkout: the directory holding `wit/plugin.wit`, `plugins/sdk` and
 /// `host`.
 fn is_source(dir: &Path) -> bool {
-    dir.join("wit/plugin.wit").is_file() && dir.join("plugins/sdk/Cargo.toml").is_file() && dir.join("host/Cargo.toml").is_file()
+    dir.join("wit/plugin.wit").is_file()
+        && dir.join("plugins/sdk/Cargo.toml").is_file()
+        && dir.join("host/Cargo.toml").is_file()
 }
 
 /// The checkout to depend on (canonical), and how it was found. `dir` is the new crate's
 /// absolute path; it need not exist yet.
 fn find_source(dir: &Path, sdk: Option<&Path>) -> anyhow::Result<(PathBuf, &'static str)> {
     if let Some(sdk) = sdk {
-        let sdk = sdk.canonicalize().with_context(|| format!("--sdk {}: no such directory", sdk.display()))?;
-        let source = sdk.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
-        if !sdk.join("Cargo.toml").is_file() || !is_source(&source) || source.join("plugins/sdk") != sdk {
+        let sdk = sdk
+            .canonicalize()
+            .with_context(|| format!("--sdk {}: no such directory", sdk.display()))?;
+        let source = sdk
+            .parent()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        if !sdk.join("Cargo.toml").is_file()
+            || !is_source(&source)
+            || source.join("plugins/sdk") != sdk
+        {
             bail!(
                 "--sdk {}: expected the plugins/sdk directory of a checkout of hookmeter's source \
                  (beside wit/plugin.wit and host/)",
@@ -159,9 +234,14 @@ fn find_source(dir: &Path, sdk: Option<&Path>) -> anyhow::Result<(PathBuf, &'sta
     if let Some(source) = dir.ancestors().skip(1).find(|d| is_source(d)) {
         return Ok((canonical(source), "the checkout the new crate is in"));
     }
-    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(canonical);
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(canonical);
     if let Some(source) = built_from.filter(|s| is_source(s)) {
-        return Ok((source, "the checkout this hookmeter was built from; pass --sdk to choose another"));
+        return Ok((
+            source,
+            "the checkout this hookmeter was built from; pass --sdk to choose another",
+        ));
     }
     bail!(
         "cannot find hookmeter's source, which the new crate depends on (the SDK is not on crates.io): \
@@ -204,17 +284,30 @@ mod tests {
 
     #[test]
     fn every_placeholder_is_filled() {
-        let vars = Vars { name: "my-plugin".into(), sdk_path: "\"../sdk\"".into(), hookmeter_path: "\"../host\"".into() };
+        let vars = Vars {
+            name: "my-plugin".into(),
+            sdk_path: "\"../sdk\"".into(),
+            hookmeter_path: "\"../host\"".into(),
+        };
         assert_eq!(vars.type_name(), "MyPlugin");
         for (path, text) in TEMPLATE {
             let out = render(text, &vars);
-            assert!(!out.contains("{{") && !out.contains("}}"), "{path} keeps a placeholder");
+            assert!(
+                !out.contains("{{") && !out.contains("}}"),
+                "{path} keeps a placeholder"
+            );
         }
     }
 
     #[test]
     fn relative_paths() {
-        assert_eq!(relative(Path::new("/r/examples/p"), Path::new("/r/plugins/sdk")), PathBuf::from("../../plugins/sdk"));
-        assert_eq!(relative(Path::new("/r/p"), Path::new("/r/host")), PathBuf::from("../host"));
+        assert_eq!(
+            relative(Path::new("/r/examples/p"), Path::new("/r/plugins/sdk")),
+            PathBuf::from("../../plugins/sdk")
+        );
+        assert_eq!(
+            relative(Path::new("/r/p"), Path::new("/r/host")),
+            PathBuf::from("../host")
+        );
     }
 }

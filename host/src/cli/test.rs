@@ -36,7 +36,11 @@ pub fn test(config: &Config, args: TestArgs) -> i32 {
     // The compile cache of `hookmeter run` (keyed by the component's hash), so testing a
     // large component twice compiles it once. Without a state dir, a temporary cache.
     let cache_dir = config.state_dir().ok().map(|d| d.join("cache"));
-    let options = Options { plugin_name: args.plugin_name.clone(), limits: config.limits.clone(), cache_dir };
+    let options = Options {
+        plugin_name: args.plugin_name.clone(),
+        limits: config.limits.clone(),
+        cache_dir,
+    };
     let mut harness = match Harness::open(&args.plugin, options) {
         Ok(h) => h,
         Err(e) => {
@@ -56,7 +60,11 @@ pub fn test(config: &Config, args: TestArgs) -> i32 {
     for path in files {
         let case_report = match case::load(&path) {
             Ok(case) => harness.run_case(&case),
-            Err(e) => CaseReport { path, error: Some(e), ..Default::default() },
+            Err(e) => CaseReport {
+                path,
+                error: Some(e),
+                ..Default::default()
+            },
         };
         let _ = out.write_all(case_report.render().as_bytes());
         let _ = out.flush();
@@ -78,6 +86,10 @@ pub fn test(config: &Config, args: TestArgs) -> i32 {
         }
     }
     let _ = writeln!(out, "{}", report.summary());
-    let ok = if args.bless { !bless_failed } else { report.is_ok() };
+    let ok = if args.bless {
+        !bless_failed
+    } else {
+        report.is_ok()
+    };
     if ok { 0 } else { 1 }
 }

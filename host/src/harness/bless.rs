@@ -21,8 +21,10 @@ pub fn bless(report: &CaseReport) -> Result<Blessed, String> {
     if let Some(e) = &report.error {
         return Err(format!("cannot bless {}: {e}", path.display()));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let new = bless_text(&text, &report.steps).map_err(|e| format!("cannot bless {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let new = bless_text(&text, &report.steps)
+        .map_err(|e| format!("cannot bless {}: {e}", path.display()))?;
     if new == text {
         return Ok(Blessed::Unchanged);
     }
@@ -37,7 +39,11 @@ pub fn bless_text(text: &str, steps: &[StepReport]) -> Result<String, String> {
         return Err("steps must be written as [[step]] tables to be blessed".into());
     };
     if tables.len() != steps.len() {
-        return Err(format!("the file has {} steps, the run had {}", tables.len(), steps.len()));
+        return Err(format!(
+            "the file has {} steps, the run had {}",
+            tables.len(),
+            steps.len()
+        ));
     }
     for (table, step) in tables.iter_mut().zip(steps) {
         let inline = matches!(table.get("expect"), Some(Item::Value(_)));
@@ -83,7 +89,11 @@ fn bless_step(expect: &mut dyn TableLike, step: &StepReport, inline: bool) {
         }
     }
     if redo("state") && (!fresh || step.state_changed) {
-        set(expect, "state", Value::InlineTable(state_value(&result.state)));
+        set(
+            expect,
+            "state",
+            Value::InlineTable(state_value(&result.state)),
+        );
     }
     if inline {
         // Old spacing (such as the blank before `}`) would now sit between keys.
@@ -119,7 +129,11 @@ mod tests {
             event: "E".into(),
             mismatches: mismatched
                 .iter()
-                .map(|f| Mismatch { field: f, expected: String::new(), actual: String::new() })
+                .map(|f| Mismatch {
+                    field: f,
+                    expected: String::new(),
+                    actual: String::new(),
+                })
                 .collect(),
             state_changed,
             result,
@@ -147,7 +161,11 @@ hook_event_name = "Stop"
     fn rewrites_only_wrong_keys_and_keeps_comments() {
         let first = StepResult {
             called: true,
-            updates: vec![Update { family: "reps_total".into(), labels: vec![("x".into(), "1".into())], op: Op::Inc(10.0) }],
+            updates: vec![Update {
+                family: "reps_total".into(),
+                labels: vec![("x".into(), "1".into())],
+                op: Op::Inc(10.0),
+            }],
             answer: None,
             ..Default::default()
         };
@@ -155,12 +173,19 @@ hook_event_name = "Stop"
         state.insert("last".to_string(), "squats".to_string());
         let second = StepResult {
             called: true,
-            answer: Some(Answer { system_message: Some("Time for 10 squats".into()), ..Default::default() }),
+            answer: Some(Answer {
+                system_message: Some("Time for 10 squats".into()),
+                ..Default::default()
+            }),
             problems: vec![CallError::new("error", "bad reps")],
             state,
             ..Default::default()
         };
-        let out = bless_text(CASE, &[step(first, &["updates"], false), step(second, &[], true)]).unwrap();
+        let out = bless_text(
+            CASE,
+            &[step(first, &["updates"], false), step(second, &[], true)],
+        )
+        .unwrap();
         let expected = r#"# A case about squats.
 description = "logs reps"
 
@@ -190,22 +215,44 @@ state = { last = "squats" }
         let case = crate::harness::case::parse(std::path::Path::new("c.toml"), &out).unwrap();
         assert_eq!(case.steps[1].expect.error.as_deref(), Some("bad reps"));
         // Blessing a matching case again changes nothing.
-        let again = bless_text(&out, &[step(StepResult::default(), &[], false), step(StepResult::default(), &[], false)]);
+        let again = bless_text(
+            &out,
+            &[
+                step(StepResult::default(), &[], false),
+                step(StepResult::default(), &[], false),
+            ],
+        );
         assert_eq!(again.unwrap(), out);
         // An error that no longer happens is removed; keys left out stay out.
-        let fixed = bless_text(&out, &[step(StepResult::default(), &[], false), step(StepResult::default(), &["error"], false)]);
+        let fixed = bless_text(
+            &out,
+            &[
+                step(StepResult::default(), &[], false),
+                step(StepResult::default(), &["error"], false),
+            ],
+        );
         let fixed = fixed.unwrap();
-        assert!(!fixed.contains("error =") && fixed.contains("state = { last"), "{fixed}");
+        assert!(
+            !fixed.contains("error =") && fixed.contains("state = { last"),
+            "{fixed}"
+        );
     }
 
     #[test]
     fn inline_expect_stays_inline() {
         let text = "[[step]]\nevent = { hook_event_name = \"Stop\" }\nexpect = { updates = [] }\n";
         let r = StepResult {
-            updates: vec![Update { family: "a_total".into(), labels: vec![], op: Op::Inc(1.0) }],
+            updates: vec![Update {
+                family: "a_total".into(),
+                labels: vec![],
+                op: Op::Inc(1.0),
+            }],
             ..Default::default()
         };
         let out = bless_text(text, &[step(r, &["updates"], false)]).unwrap();
-        assert_eq!(out, "[[step]]\nevent = { hook_event_name = \"Stop\" }\nexpect = { updates = [{ name = \"a_total\", inc = 1.0 }] }\n");
+        assert_eq!(
+            out,
+            "[[step]]\nevent = { hook_event_name = \"Stop\" }\nexpect = { updates = [{ name = \"a_total\", inc = 1.0 }] }\n"
+        );
     }
 }

@@ -127,21 +127,28 @@ struct AnswerFile {
 
 /// Read and check one case file. The error names the file and says what to fix.
 pub fn load(path: &Path) -> Result<Case, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     parse(path, &text)
 }
 
 /// Parse case `text`; `path` is only used in messages and kept in the result.
 pub fn parse(path: &Path, text: &str) -> Result<Case, String> {
-    let file: CaseFile = toml::from_str(text).map_err(|e| format!("{} is not a valid case file: {e}", path.display()))?;
+    let file: CaseFile = toml::from_str(text)
+        .map_err(|e| format!("{} is not a valid case file: {e}", path.display()))?;
     if file.step.is_empty() {
-        return Err(format!("{}: no steps; add at least one [[step]] with a [step.event] table", path.display()));
+        return Err(format!(
+            "{}: no steps; add at least one [[step]] with a [step.event] table",
+            path.display()
+        ));
     }
     let mut steps = Vec::with_capacity(file.step.len());
     for (i, step) in file.step.into_iter().enumerate() {
         let at = |what: &str| format!("{}: step {}: {what}", path.display(), i + 1);
         let Some(event) = step.event else {
-            return Err(at("no [step.event] table: give the hook payload, e.g. hook_event_name = \"Stop\""));
+            return Err(at(
+                "no [step.event] table: give the hook payload, e.g. hook_event_name = \"Stop\"",
+            ));
         };
         let json = table_to_json(event).map_err(|e| at(&format!("[step.event]: {e}")))?;
         let event_json = serde_json::to_string(&json).expect("JSON values serialise");
@@ -163,17 +170,38 @@ pub fn parse(path: &Path, text: &str) -> Result<Case, String> {
             Some(list) => Some(
                 list.into_iter()
                     .enumerate()
-                    .map(|(j, u)| update(u).map_err(|m| at(&format!("[step.expect] updates[{j}]: {m}"))))
+                    .map(|(j, u)| {
+                        update(u).map_err(|m| at(&format!("[step.expect] updates[{j}]: {m}")))
+                    })
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
         let answer = e.answer.map(|a| {
-            let answer = Answer { system_message: a.system_message, additional_context: a.additional_context, block: a.block };
+            let answer = Answer {
+                system_message: a.system_message,
+                additional_context: a.additional_context,
+                block: a.block,
+            };
             (answer != Answer::default()).then_some(answer)
         });
-        steps.push(Step { event_json, context, expect: Expect { updates, answer, error: e.error, state: e.state } });
+        steps.push(Step {
+            event_json,
+            context,
+            expect: Expect {
+                updates,
+                answer,
+                error: e.error,
+                state: e.state,
+            },
+        });
     }
-    Ok(Case { path: path.to_owned(), description: file.description, config: file.config, state: file.state, steps })
+    Ok(Case {
+        path: path.to_owned(),
+        description: file.description,
+        config: file.config,
+        state: file.state,
+        steps,
+    })
 }
 
 fn update(u: UpdateFile) -> Result<Update, String> {
@@ -181,9 +209,18 @@ fn update(u: UpdateFile) -> Result<Update, String> {
         (Some(v), None, None) => Op::Inc(v),
         (None, Some(v), None) => Op::Set(v),
         (None, None, Some(v)) => Op::Observe(v),
-        _ => return Err(format!("{:?} needs exactly one of inc, set or observe", u.name)),
+        _ => {
+            return Err(format!(
+                "{:?} needs exactly one of inc, set or observe",
+                u.name
+            ));
+        }
     };
-    Ok(Update { family: u.name, labels: u.labels.into_iter().collect(), op })
+    Ok(Update {
+        family: u.name,
+        labels: u.labels.into_iter().collect(),
+        op,
+    })
 }
 
 /// TOML → JSON for an event payload. Dates have no JSON form, so they become the strings they
@@ -207,7 +244,12 @@ fn value_to_json(value: toml::Value) -> Result<serde_json::Value, String> {
         }
         toml::Value::Boolean(b) => J::Bool(b),
         toml::Value::Datetime(d) => J::String(d.to_string()),
-        toml::Value::Array(items) => J::Array(items.into_iter().map(value_to_json).collect::<Result<_, _>>()?),
+        toml::Value::Array(items) => J::Array(
+            items
+                .into_iter()
+                .map(value_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
         toml::Value::Table(t) => table_to_json(t)?,
     })
 }
@@ -217,7 +259,8 @@ fn value_to_json(value: toml::Value) -> Result<serde_json::Value, String> {
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let meta =
+            std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if meta.is_dir() {
             let before = out.len();
             walk(path, &mut out)?;
@@ -292,10 +335,22 @@ expect = { answer = {}, error = "boom" }
         assert_eq!(s.context.project, "project");
         assert_eq!(s.context.now_ms, 5);
         let updates = s.expect.updates.as_ref().unwrap();
-        assert_eq!(updates[0].labels, vec![("exercise".into(), "squats".into()), ("mode".into(), "manual".into())]);
+        assert_eq!(
+            updates[0].labels,
+            vec![
+                ("exercise".into(), "squats".into()),
+                ("mode".into(), "manual".into())
+            ]
+        );
         assert_eq!(updates[0].op, Op::Inc(10.0));
         assert_eq!(updates[1].op, Op::Set(1.5));
-        assert_eq!(s.expect.answer, Some(Some(Answer { block: Some("Logged".into()), ..Default::default() })));
+        assert_eq!(
+            s.expect.answer,
+            Some(Some(Answer {
+                block: Some("Logged".into()),
+                ..Default::default()
+            }))
+        );
         let second = &case.steps[1];
         assert_eq!(second.context, default_context());
         assert_eq!(second.expect.answer, Some(None));
@@ -306,15 +361,35 @@ expect = { answer = {}, error = "boom" }
     #[test]
     fn mistakes_are_named() {
         let typo = "[[steps]]\n[steps.event]\nhook_event_name = \"Stop\"\n";
-        assert!(parse(Path::new("c.toml"), typo).unwrap_err().contains("steps"));
+        assert!(
+            parse(Path::new("c.toml"), typo)
+                .unwrap_err()
+                .contains("steps")
+        );
         let no_steps = "description = \"x\"\n";
-        assert!(parse(Path::new("c.toml"), no_steps).unwrap_err().contains("no steps"));
+        assert!(
+            parse(Path::new("c.toml"), no_steps)
+                .unwrap_err()
+                .contains("no steps")
+        );
         let two_ops = "[[step]]\nevent = { hook_event_name = \"Stop\" }\nexpect = { updates = [{ name = \"a\", inc = 1, set = 2 }] }\n";
         let e = parse(Path::new("c.toml"), two_ops).unwrap_err();
-        assert!(e.contains("step 1") && e.contains("exactly one of inc, set or observe"), "{e}");
-        let bad_expect = "[[step]]\nevent = { hook_event_name = \"Stop\" }\nexpect = { update = [] }\n";
-        assert!(parse(Path::new("c.toml"), bad_expect).unwrap_err().contains("update"));
+        assert!(
+            e.contains("step 1") && e.contains("exactly one of inc, set or observe"),
+            "{e}"
+        );
+        let bad_expect =
+            "[[step]]\nevent = { hook_event_name = \"Stop\" }\nexpect = { update = [] }\n";
+        assert!(
+            parse(Path::new("c.toml"), bad_expect)
+                .unwrap_err()
+                .contains("update")
+        );
         let no_event = "[[step]]\nexpect = { updates = [] }\n";
-        assert!(parse(Path::new("c.toml"), no_event).unwrap_err().contains("[step.event]"));
+        assert!(
+            parse(Path::new("c.toml"), no_event)
+                .unwrap_err()
+                .contains("[step.event]")
+        );
     }
 }

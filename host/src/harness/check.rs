@@ -39,32 +39,50 @@ impl Mismatch {
 /// an invalid manifest) always count, unless `error` expects them.
 pub fn check(expect: &Expect, result: &StepResult) -> Vec<Mismatch> {
     let mut out = Vec::new();
-    if let Some(updates) = &expect.updates {
-        if !same_updates(updates, &result.updates) {
-            out.push(Mismatch { field: "updates", expected: updates_text(updates), actual: updates_text(&result.updates) });
-        }
+    if let Some(updates) = &expect.updates
+        && !same_updates(updates, &result.updates)
+    {
+        out.push(Mismatch {
+            field: "updates",
+            expected: updates_text(updates),
+            actual: updates_text(&result.updates),
+        });
     }
-    if let Some(answer) = &expect.answer {
-        if answer.as_ref() != result.answer.as_ref() {
-            out.push(Mismatch { field: "answer", expected: answer_text(answer.as_ref()), actual: answer_text(result.answer.as_ref()) });
-        }
+    if let Some(answer) = &expect.answer
+        && answer.as_ref() != result.answer.as_ref()
+    {
+        out.push(Mismatch {
+            field: "answer",
+            expected: answer_text(answer.as_ref()),
+            actual: answer_text(result.answer.as_ref()),
+        });
     }
-    let problems = problems_text(result);
-    match &expect.error {
-        Some(wanted) => {
-            if !result.problems.iter().any(|p| p.message.contains(wanted.as_str()) || p.reason.contains(wanted.as_str())) {
-                out.push(Mismatch { field: "error", expected: format!("an error containing {wanted:?}\n"), actual: problems });
-            }
+    let expected_error = match &expect.error {
+        Some(wanted)
+            if !result.problems.iter().any(|p| {
+                p.message.contains(wanted.as_str()) || p.reason.contains(wanted.as_str())
+            }) =>
+        {
+            Some(format!("an error containing {wanted:?}\n"))
         }
-        None if !result.problems.is_empty() => {
-            out.push(Mismatch { field: "error", expected: "(no error)\n".into(), actual: problems });
-        }
-        None => {}
+        None if !result.problems.is_empty() => Some("(no error)\n".into()),
+        _ => None,
+    };
+    if let Some(expected) = expected_error {
+        out.push(Mismatch {
+            field: "error",
+            expected,
+            actual: problems_text(result),
+        });
     }
-    if let Some(state) = &expect.state {
-        if state != &result.state {
-            out.push(Mismatch { field: "state", expected: state_text(state), actual: state_text(&result.state) });
-        }
+    if let Some(state) = &expect.state
+        && state != &result.state
+    {
+        out.push(Mismatch {
+            field: "state",
+            expected: state_text(state),
+            actual: state_text(&result.state),
+        });
     }
     out
 }
@@ -79,18 +97,27 @@ fn problems_text(result: &StepResult) -> String {
     if result.problems.is_empty() {
         return "(no error)\n".into();
     }
-    result.problems.iter().map(|p| format!("{}: {}\n", p.reason, p.message)).collect()
+    result
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}\n", p.reason, p.message))
+        .collect()
 }
 
 fn updates_text(updates: &[Update]) -> String {
     if updates.is_empty() {
         return "(no updates)\n".into();
     }
-    updates.iter().map(|u| format!("{}\n", update_value(u))).collect()
+    updates
+        .iter()
+        .map(|u| format!("{}\n", update_value(u)))
+        .collect()
 }
 
 fn answer_text(answer: Option<&Answer>) -> String {
-    let Some(a) = answer else { return "(no answer)\n".into() };
+    let Some(a) = answer else {
+        return "(no answer)\n".into();
+    };
     let mut out = String::new();
     for (key, value) in answer_fields(a) {
         out.push_str(&format!("{key} = {}\n", Value::from(value)));
@@ -102,14 +129,27 @@ fn state_text(state: &BTreeMap<String, String>) -> String {
     if state.is_empty() {
         return "(empty)\n".into();
     }
-    state.iter().map(|(k, v)| format!("{} = {}\n", toml_edit::Key::new(k.as_str()).display_repr(), Value::from(v.as_str()))).collect()
+    state
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{} = {}\n",
+                toml_edit::Key::new(k.as_str()).display_repr(),
+                Value::from(v.as_str())
+            )
+        })
+        .collect()
 }
 
 fn answer_fields(a: &Answer) -> Vec<(&'static str, &str)> {
-    [("system_message", &a.system_message), ("additional_context", &a.additional_context), ("block", &a.block)]
-        .into_iter()
-        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
-        .collect()
+    [
+        ("system_message", &a.system_message),
+        ("additional_context", &a.additional_context),
+        ("block", &a.block),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+    .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,27 +220,59 @@ mod tests {
     use crate::plugin::CallError;
 
     fn upd(name: &str, labels: &[(&str, &str)], op: Op) -> Update {
-        Update { family: name.into(), labels: labels.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(), op }
+        Update {
+            family: name.into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            op,
+        }
     }
 
     fn result(updates: Vec<Update>) -> StepResult {
-        StepResult { called: true, updates, ..Default::default() }
+        StepResult {
+            called: true,
+            updates,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn renders_case_syntax() {
-        let u = upd("reps_total", &[("exercise", "squats"), ("mode", "manual")], Op::Inc(10.0));
-        assert_eq!(update_value(&u).to_string(), r#"{ name = "reps_total", labels = { exercise = "squats", mode = "manual" }, inc = 10.0 }"#);
-        assert_eq!(update_value(&upd("g", &[], Op::Set(1.5))).to_string(), r#"{ name = "g", set = 1.5 }"#);
+        let u = upd(
+            "reps_total",
+            &[("exercise", "squats"), ("mode", "manual")],
+            Op::Inc(10.0),
+        );
+        assert_eq!(
+            update_value(&u).to_string(),
+            r#"{ name = "reps_total", labels = { exercise = "squats", mode = "manual" }, inc = 10.0 }"#
+        );
+        assert_eq!(
+            update_value(&upd("g", &[], Op::Set(1.5))).to_string(),
+            r#"{ name = "g", set = 1.5 }"#
+        );
         assert_eq!(answer_value(None).to_string(), "{}");
-        let a = Answer { block: Some("no \"way\"".into()), ..Default::default() };
-        assert_eq!(answer_value(Some(&a)).to_string(), r#"{ block = 'no "way"' }"#);
+        let a = Answer {
+            block: Some("no \"way\"".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            answer_value(Some(&a)).to_string(),
+            r#"{ block = 'no "way"' }"#
+        );
     }
 
     #[test]
     fn matching_step_has_no_mismatch() {
         let u = upd("a_total", &[], Op::Inc(1.0));
-        let expect = Expect { updates: Some(vec![u.clone()]), answer: Some(None), error: None, state: Some(BTreeMap::new()) };
+        let expect = Expect {
+            updates: Some(vec![u.clone()]),
+            answer: Some(None),
+            error: None,
+            state: Some(BTreeMap::new()),
+        };
         assert!(check(&expect, &result(vec![u])).is_empty());
         // Keys left out are not checked.
         assert!(check(&Expect::default(), &result(vec![])).is_empty());
@@ -209,31 +281,60 @@ mod tests {
     #[test]
     fn differences_are_unified_diffs() {
         let expect = Expect {
-            updates: Some(vec![upd("a_total", &[], Op::Inc(1.0)), upd("b", &[("x", "1")], Op::Set(2.0))]),
+            updates: Some(vec![
+                upd("a_total", &[], Op::Inc(1.0)),
+                upd("b", &[("x", "1")], Op::Set(2.0)),
+            ]),
             ..Default::default()
         };
-        let got = result(vec![upd("a_total", &[], Op::Inc(1.0)), upd("b", &[("x", "1")], Op::Set(3.0))]);
+        let got = result(vec![
+            upd("a_total", &[], Op::Inc(1.0)),
+            upd("b", &[("x", "1")], Op::Set(3.0)),
+        ]);
         let m = check(&expect, &got);
         assert_eq!(m.len(), 1);
         let diff = m[0].diff();
         assert!(diff.contains("--- expected\n+++ actual\n"), "{diff}");
-        assert!(diff.contains(" { name = \"a_total\", inc = 1.0 }\n"), "{diff}");
-        assert!(diff.contains("-{ name = \"b\", labels = { x = \"1\" }, set = 2.0 }\n"), "{diff}");
-        assert!(diff.contains("+{ name = \"b\", labels = { x = \"1\" }, set = 3.0 }\n"), "{diff}");
+        assert!(
+            diff.contains(" { name = \"a_total\", inc = 1.0 }\n"),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("-{ name = \"b\", labels = { x = \"1\" }, set = 2.0 }\n"),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("+{ name = \"b\", labels = { x = \"1\" }, set = 3.0 }\n"),
+            "{diff}"
+        );
     }
 
     #[test]
     fn problems_fail_unless_expected() {
         let mut r = result(vec![]);
-        r.problems.push(CallError::new("error", "reps must be a number"));
+        r.problems
+            .push(CallError::new("error", "reps must be a number"));
         let m = check(&Expect::default(), &r);
         assert_eq!(m[0].field, "error");
         assert!(m[0].actual.contains("reps must be a number"));
-        let expect = Expect { error: Some("must be a number".into()), ..Default::default() };
+        let expect = Expect {
+            error: Some("must be a number".into()),
+            ..Default::default()
+        };
         assert!(check(&expect, &r).is_empty());
-        let wrong = Expect { error: Some("timeout".into()), ..Default::default() };
+        let wrong = Expect {
+            error: Some("timeout".into()),
+            ..Default::default()
+        };
         assert_eq!(check(&wrong, &r).len(), 1);
-        let missing = Expect { error: Some("x".into()), ..Default::default() };
-        assert!(check(&missing, &result(vec![]))[0].actual.contains("(no error)"));
+        let missing = Expect {
+            error: Some("x".into()),
+            ..Default::default()
+        };
+        assert!(
+            check(&missing, &result(vec![]))[0]
+                .actual
+                .contains("(no error)")
+        );
     }
 }

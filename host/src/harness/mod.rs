@@ -26,9 +26,9 @@
 //! steps) but are listed rather than added up.
 
 pub mod bless;
+mod cargo;
 pub mod case;
 pub mod check;
-mod cargo;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::convert::Infallible;
@@ -113,9 +113,11 @@ impl Harness {
     }
 
     pub fn open(path: &Path, options: Options) -> Result<Harness, HarnessError> {
-        let wasm = std::fs::read(path).map_err(|e| HarnessError::Load(format!("cannot read {}: {e}", path.display())))?;
+        let wasm = std::fs::read(path)
+            .map_err(|e| HarnessError::Load(format!("cannot read {}: {e}", path.display())))?;
         let base_dir = std::env::current_dir().unwrap_or_default();
-        Harness::from_bytes(wasm, options, base_dir).map_err(|e| HarnessError::Load(format!("{}: {e}", path.display())))
+        Harness::from_bytes(wasm, options, base_dir)
+            .map_err(|e| HarnessError::Load(format!("{}: {e}", path.display())))
     }
 
     /// Build the plugin crate at `crate_dir` (`cargo build --release --target wasm32-wasip2`,
@@ -124,7 +126,10 @@ impl Harness {
     pub fn build(crate_dir: impl AsRef<Path>) -> Result<Harness, HarnessError> {
         let crate_dir = crate_dir.as_ref();
         let wasm_path = cargo::build(crate_dir).map_err(HarnessError::Build)?;
-        let options = Options { cache_dir: Some(cargo::harness_dir(crate_dir).join("cache")), ..Options::default() };
+        let options = Options {
+            cache_dir: Some(cargo::harness_dir(crate_dir).join("cache")),
+            ..Options::default()
+        };
         let mut harness = Harness::open(&wasm_path, options)?;
         harness.base_dir = crate_dir.to_owned();
         Ok(harness)
@@ -142,15 +147,25 @@ impl Harness {
             }
         };
         let runtime = Runtime::new(cache_dir, options.limits).map_err(|e| format!("{e:#}"))?;
-        let name = options.plugin_name.clone().unwrap_or_else(|| "plugin".into());
-        let mut plugin = runtime.load_bytes(&name, wasm, "{}".into()).map_err(|e| format!("{}: {}", e.reason, e.message))?;
+        let name = options
+            .plugin_name
+            .clone()
+            .unwrap_or_else(|| "plugin".into());
+        let mut plugin = runtime
+            .load_bytes(&name, wasm, "{}".into())
+            .map_err(|e| format!("{}: {}", e.reason, e.message))?;
         if options.plugin_name.is_none() && !plugin.manifest.name.is_empty() {
             plugin.name = plugin.manifest.name.clone();
         }
         let (bundled, _) = runtime.load_all(&Config::default());
         let bundled_families = bundled
             .iter()
-            .flat_map(|b| b.manifest.families.iter().map(|f| (f.name.clone(), b.name.clone())))
+            .flat_map(|b| {
+                b.manifest
+                    .families
+                    .iter()
+                    .map(|f| (f.name.clone(), b.name.clone()))
+            })
             .collect();
         Ok(Harness {
             runtime,
@@ -176,8 +191,8 @@ impl Harness {
     /// Set the plugin's config: the body of its `[plugins.NAME]` table as TOML, e.g.
     /// `"cooldown_minutes = 5"`.
     pub fn configure(&mut self, toml_table: &str) -> Result<(), HarnessError> {
-        let table: toml::Table =
-            toml::from_str(toml_table).map_err(|e| HarnessError::Input(format!("plugin config is not valid TOML: {e}")))?;
+        let table: toml::Table = toml::from_str(toml_table)
+            .map_err(|e| HarnessError::Input(format!("plugin config is not valid TOML: {e}")))?;
         self.set_config(table);
         Ok(())
     }
@@ -213,12 +228,20 @@ impl Harness {
     /// Run one event (the hook payload as JSON) and return what happened, problems included.
     /// An `Err` means the event itself is not valid: `hookmeter run` would reject it too.
     pub fn step(&mut self, event_json: &str, ctx: &Context) -> Result<StepResult, HarnessError> {
-        let event = crate::event::parse(event_json.to_owned())
-            .map_err(|e| HarnessError::Input(format!("the event is not a valid hook event: {e}")))?;
-        let mut result = StepResult { state: self.state.clone(), ..Default::default() };
+        let event = crate::event::parse(event_json.to_owned()).map_err(|e| {
+            HarnessError::Input(format!("the event is not a valid hook event: {e}"))
+        })?;
+        let mut result = StepResult {
+            state: self.state.clone(),
+            ..Default::default()
+        };
         let manifest = &self.plugin.manifest;
         if !manifest.subscribed(&event.name, event.tool_name.as_deref()) {
-            let tool = event.tool_name.as_deref().map(|t| format!(" (tool {t})")).unwrap_or_default();
+            let tool = event
+                .tool_name
+                .as_deref()
+                .map(|t| format!(" (tool {t})"))
+                .unwrap_or_default();
             result.notes.push(format!(
                 "the plugin is not subscribed to {}{tool}: `hookmeter run` does not call it",
                 event.name
@@ -226,9 +249,13 @@ impl Harness {
             return Ok(result);
         }
         result.called = true;
-        let answers = manifest.subscriptions.iter().any(|s| s.answers && s.matches(&event.name, event.tool_name.as_deref()));
+        let answers = manifest
+            .subscriptions
+            .iter()
+            .any(|s| s.answers && s.matches(&event.name, event.tool_name.as_deref()));
         // The same checks, in the same order, as a hook run (`hook::process`).
-        let families = hook::declared_families(&self.plugin, &self.bundled_families, &mut result.problems);
+        let families =
+            hook::declared_families(&self.plugin, &self.bundled_families, &mut result.problems);
         let state: HashMap<String, String> = self.state.clone().into_iter().collect();
         let reply = match self.runtime.handle(&mut self.plugin, state, &event, ctx) {
             Err(e) => {
@@ -237,8 +264,17 @@ impl Harness {
             }
             Ok(reply) => reply,
         };
-        let mut sink = ListSink { series: &mut self.series, accepted: Vec::new() };
-        let Ok(()) = hook::apply_updates(&mut sink, self.runtime.limits(), &families, reply.updates, &mut result.problems);
+        let mut sink = ListSink {
+            series: &mut self.series,
+            accepted: Vec::new(),
+        };
+        let Ok(()) = hook::apply_updates(
+            &mut sink,
+            self.runtime.limits(),
+            &families,
+            reply.updates,
+            &mut result.problems,
+        );
         result.updates = sink.accepted;
         for (key, value) in reply.state_writes {
             match value {
@@ -249,8 +285,14 @@ impl Harness {
         result.state = self.state.clone();
         result.answer = reply.answer.filter(|a| a != &Answer::default());
         if let Some(answer) = &result.answer {
-            let merged = crate::output::merge(&event.name, &[(self.plugin.name.clone(), answer.clone())]);
-            result.notes.extend(merged.dropped.into_iter().map(|d| format!("{d}: `hookmeter run` drops this part of the answer")));
+            let merged =
+                crate::output::merge(&event.name, &[(self.plugin.name.clone(), answer.clone())]);
+            result.notes.extend(
+                merged
+                    .dropped
+                    .into_iter()
+                    .map(|d| format!("{d}: `hookmeter run` drops this part of the answer")),
+            );
             if !answers {
                 result.notes.push(format!(
                     "the plugin answered {} but subscribed to it without `answers`: `hookmeter install` registers \
@@ -265,11 +307,18 @@ impl Harness {
     /// Run one event and insist it went cleanly: `Err` holds the event's, call's or
     /// validation's problems (all of them, one per line). State carries over either way.
     pub fn call(&mut self, event_json: &str, ctx: &Context) -> Result<StepResult, CallError> {
-        let result = self.step(event_json, ctx).map_err(|e| CallError::new("event", e.to_string()))?;
+        let result = self
+            .step(event_json, ctx)
+            .map_err(|e| CallError::new("event", e.to_string()))?;
         match result.problems.first() {
             None => Ok(result),
             Some(first) => {
-                let message = result.problems.iter().map(|p| format!("{}: {}", p.reason, p.message)).collect::<Vec<_>>().join("\n");
+                let message = result
+                    .problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.reason, p.message))
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 Err(CallError::new(first.reason, message))
             }
         }
@@ -280,7 +329,11 @@ impl Harness {
         self.reset();
         self.set_config(case.config.clone());
         self.state = case.state.clone();
-        let mut report = CaseReport { path: case.path.clone(), description: case.description.clone(), ..Default::default() };
+        let mut report = CaseReport {
+            path: case.path.clone(),
+            description: case.description.clone(),
+            ..Default::default()
+        };
         for (i, step) in case.steps.iter().enumerate() {
             let before = self.state.clone();
             match self.step(&step.event_json, &step.context) {
@@ -289,9 +342,16 @@ impl Harness {
                     return report;
                 }
                 Ok(result) => {
-                    let event = crate::event::parse(step.event_json.clone()).map(|e| e.name).unwrap_or_default();
+                    let event = crate::event::parse(step.event_json.clone())
+                        .map(|e| e.name)
+                        .unwrap_or_default();
                     let mismatches = check::check(&step.expect, &result);
-                    report.steps.push(StepReport { event, mismatches, state_changed: result.state != before, result });
+                    report.steps.push(StepReport {
+                        event,
+                        mismatches,
+                        state_changed: result.state != before,
+                        result,
+                    });
                 }
             }
         }
@@ -307,14 +367,24 @@ impl Harness {
             Ok(files) => files,
             Err(e) => {
                 let path = paths.first().cloned().unwrap_or_default();
-                return Report { cases: vec![CaseReport { path, error: Some(e), ..Default::default() }] };
+                return Report {
+                    cases: vec![CaseReport {
+                        path,
+                        error: Some(e),
+                        ..Default::default()
+                    }],
+                };
             }
         };
         let cases = files
             .into_iter()
             .map(|path| match case::load(&path) {
                 Ok(case) => self.run_case(&case),
-                Err(e) => CaseReport { path, error: Some(e), ..Default::default() },
+                Err(e) => CaseReport {
+                    path,
+                    error: Some(e),
+                    ..Default::default()
+                },
             })
             .collect();
         Report { cases }
@@ -345,10 +415,13 @@ impl SeriesSink for ListSink<'_> {
         Ok(self.series.len())
     }
     fn series_exists(&mut self, family: &str, labels: &Labels) -> Result<bool, Infallible> {
-        Ok(self.series.contains(&(family.to_owned(), labels_key(labels))))
+        Ok(self
+            .series
+            .contains(&(family.to_owned(), labels_key(labels))))
     }
     fn apply(&mut self, family: &Family, update: &Update) -> Result<(), Infallible> {
-        self.series.insert((family.name.clone(), labels_key(&update.labels)));
+        self.series
+            .insert((family.name.clone(), labels_key(&update.labels)));
         self.accepted.push(update.clone());
         Ok(())
     }
@@ -394,10 +467,23 @@ impl CaseReport {
         }
         for (i, step) in self.steps.iter().enumerate() {
             for m in &step.mismatches {
-                let _ = writeln!(out, "{}", indent(&format!("step {} ({}): {}", i + 1, step.event, m.diff().trim_end())));
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    indent(&format!(
+                        "step {} ({}): {}",
+                        i + 1,
+                        step.event,
+                        m.diff().trim_end()
+                    ))
+                );
             }
             for note in &step.result.notes {
-                let _ = writeln!(out, "{}", indent(&format!("step {} ({}): note: {note}", i + 1, step.event)));
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    indent(&format!("step {} ({}): note: {note}", i + 1, step.event))
+                );
             }
         }
         out
@@ -405,7 +491,10 @@ impl CaseReport {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Every case of a run.
