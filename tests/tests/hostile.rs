@@ -49,7 +49,8 @@ fn reading_a_file_is_denied() {
     let env = hostile_env("", "reader", "read_file", "");
     run_once(&env, &repo, "s");
     let log = env.log();
-    let line = log.lines().find(|l| l.contains("read /etc/passwd")).unwrap_or_else(|| panic!("no attempt logged:\n{log}"));
+    let line =
+        log.lines().find(|l| l.contains("read /etc/passwd")).unwrap_or_else(|| panic!("no attempt logged:\n{log}"));
     assert!(line.contains("Err("), "{line}");
     assert!(!log.contains("root:x:0:0"), "file content leaked into the log");
     let m = env.metrics();
@@ -72,7 +73,8 @@ fn opening_a_socket_is_denied() {
         other => panic!("a connection arrived from the plugin: {other:?}"),
     }
     let log = env.log();
-    let line = log.lines().find(|l| l.contains(&format!("connect 127.0.0.1:{port}"))).unwrap_or_else(|| panic!("{log}"));
+    let line =
+        log.lines().find(|l| l.contains(&format!("connect 127.0.0.1:{port}"))).unwrap_or_else(|| panic!("{log}"));
     assert!(line.contains("Err("), "{line}");
     assert_eq!(env.metrics().get("hostile_value{key=\"connected\"}"), Some(&0.0));
 }
@@ -129,7 +131,11 @@ fn megabyte_label_value_is_refused() {
     let env = hostile_env("memory_mib = 64\ntimeout_ms = 10000", "bloater", "big_label", "n = 1048576");
     run_once(&env, &repo, "s");
     let m = env.metrics();
-    assert_eq!(m.get("hookmeter_plugin_errors_total{plugin=\"bloater\",reason=\"invalid_update\"}"), Some(&1.0), "{m:#?}");
+    assert_eq!(
+        m.get("hookmeter_plugin_errors_total{plugin=\"bloater\",reason=\"invalid_update\"}"),
+        Some(&1.0),
+        "{m:#?}"
+    );
     assert!(!m.keys().any(|k| k.starts_with("hostile_value")), "the 1 MB series was stored");
     assert_eq!(m.get(SESSIONS), Some(&1.0));
     let log = env.log();
@@ -157,15 +163,19 @@ fn million_series_are_contained() {
     let took = run_once(&env, &repo, "s");
     eprintln!("million_series: run took {took:?}");
     assert!(took < Duration::from_secs(120), "sanity bound: {took:?}");
-    let stored: usize = sql(&env, "SELECT COUNT(*) FROM series WHERE family = 'hostile_value';").trim().parse().unwrap();
+    let stored: usize =
+        sql(&env, "SELECT COUNT(*) FROM series WHERE family = 'hostile_value';").trim().parse().unwrap();
     eprintln!("million_series: {stored} hostile_value series stored");
     assert!(stored <= max_series, "{stored} series stored, limit {max_series}");
     let m = env.metrics();
-    let reasons: Vec<_> = m.keys().filter(|k| k.starts_with("hookmeter_plugin_errors_total{plugin=\"million\"")).cloned().collect();
+    let reasons: Vec<_> =
+        m.keys().filter(|k| k.starts_with("hookmeter_plugin_errors_total{plugin=\"million\"")).cloned().collect();
     eprintln!("million_series: {reasons:?}");
     assert!(!reasons.is_empty(), "containment was not counted: {m:#?}");
     assert!(
-        reasons.iter().any(|r| ["memory", "cardinality", "too_many_updates"].iter().any(|x| r.contains(&format!("reason=\"{x}\"")))),
+        reasons.iter().any(|r| ["memory", "cardinality", "too_many_updates"]
+            .iter()
+            .any(|x| r.contains(&format!("reason=\"{x}\"")))),
         "{reasons:?}"
     );
     assert_eq!(m.get(SESSIONS), Some(&1.0));

@@ -178,7 +178,11 @@ fn failed_pushes_are_clear_recorded_and_lose_nothing() {
         let (out, took) = flush(&env);
         let served = server.finish();
         let stderr = text(&out.stderr);
-        println!("{fault:?}: flush exit {:?} after {took:?} ({served} connection(s)): {}", out.status.code(), stderr.trim());
+        println!(
+            "{fault:?}: flush exit {:?} after {took:?} ({served} connection(s)): {}",
+            out.status.code(),
+            stderr.trim()
+        );
         assert!(!out.status.success(), "{fault:?}: flush succeeded");
         assert!(served >= 1, "{fault:?}: the flush never reached the server");
         for e in expected {
