@@ -17,6 +17,7 @@ use crate::store::{Store, StoreError, Txn};
 pub const HOST_PLUGIN: &str = "hookmeter";
 pub const ERRORS_FAMILY: &str = "hookmeter_plugin_errors_total";
 pub const EVENTS_FAMILY: &str = "hookmeter_events_total";
+pub const BUSY_RETRIES_FAMILY: &str = "hookmeter_sqlite_busy_retries_total";
 
 /// Event names counted under their own label value; others count as "other" so a stream of
 /// made-up names cannot grow the series without bound.
@@ -68,7 +69,7 @@ pub struct Outcome {
     pub flush_due: bool,
 }
 
-pub fn host_families() -> [Family; 2] {
+pub fn host_families() -> [Family; 3] {
     [
         Family {
             name: ERRORS_FAMILY.into(),
@@ -82,6 +83,13 @@ pub fn host_families() -> [Family; 2] {
             help: "Hook events hookmeter processed, by event name.".into(),
             kind: Kind::Counter,
             label_names: vec!["event".into()],
+            buckets: vec![],
+        },
+        Family {
+            name: BUSY_RETRIES_FAMILY.into(),
+            help: "Times a hook run found the store locked by another run and waited (SQLite busy retries).".into(),
+            kind: Kind::Counter,
+            label_names: vec![],
             buckets: vec![],
         },
     ]
@@ -107,9 +115,10 @@ pub fn process(config: &Config, event: &Event, ctx: &Context) -> Result<Outcome,
 
     let mut store = Store::open(&state_dir)?;
     let mut txn = store.begin()?;
-    let [errors_family, events_family] = host_families();
+    let [errors_family, events_family, busy_family] = host_families();
     txn.register_family(HOST_PLUGIN, &errors_family)?;
     txn.register_family(HOST_PLUGIN, &events_family)?;
+    txn.register_family(HOST_PLUGIN, &busy_family)?;
 
     let subscribed_by_any = plugins.iter().any(|p| p.manifest.subscribed(&event.name, None));
     let event_label = if KNOWN_EVENTS.contains(&event.name.as_str()) || subscribed_by_any {
@@ -123,6 +132,12 @@ pub fn process(config: &Config, event: &Event, ctx: &Context) -> Result<Outcome,
         txn.apply(HOST_PLUGIN, family, &update, ctx.now_ms)
     };
     bump(&mut txn, &events_family, vec![("event".into(), event_label.into())], 1.0)?;
+    // The waits this process made to get the write lock (counted by the store's busy handler),
+    // so contention shows in the metrics; a run without waits leaves the series untouched.
+    let busy = crate::store::BUSY_RETRIES.load(std::sync::atomic::Ordering::Relaxed);
+    if busy > 0 {
+        bump(&mut txn, &busy_family, vec![], busy as f64)?;
+    }
 
     // Families are owned by the first loaded plugin that declares them.
     let mut owners: HashMap<String, String> = HashMap::new();
