@@ -224,3 +224,55 @@ fn state_flood_is_refused_whole() {
     let log = env.log();
     assert!(log.contains("state_limit") || log.contains("1024"), "{log}");
 }
+
+/// A `.cwasm` compiled by another engine (fuel metering on, optimisation off: another
+/// compatibility hash) put in place of a cached artifact, with its index entry forged to match
+/// the new file's size, inode and mtime — the strongest tampering short of hookmeter's own
+/// engine. wasmtime's header check refuses it, the plugin is rebuilt, and counts stay exact.
+/// (pipeline.rs covers truncated, replaced and garbage files with an honest index.)
+#[test]
+fn cwasm_from_another_engine_is_rebuilt_not_loaded() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = fake_repo(tmp.path(), "proj", "main");
+    let env = Env::new();
+    run_once(&env, &repo, "a");
+    let wasm = plugin_wasm("project_sessions");
+    let sha = Command::new("sha256sum").arg(&wasm).output().unwrap();
+    let sha = String::from_utf8(sha.stdout).unwrap().split_whitespace().next().unwrap().to_owned();
+    let cache = env.state_dir().join("cache");
+    let cwasm = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "cwasm") && p.file_name().unwrap().to_string_lossy().starts_with(&sha)
+        })
+        .unwrap_or_else(|| panic!("no cached artifact for {sha} in {}", cache.display()));
+    let index = cwasm.with_extension("json");
+
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true).consume_fuel(true).cranelift_opt_level(wasmtime::OptLevel::None);
+    let other = wasmtime::Engine::new(&config).unwrap();
+    let started = Instant::now();
+    let foreign = wasmtime::component::Component::from_file(&other, &wasm).unwrap().serialize().unwrap();
+    eprintln!("foreign engine compiled project_sessions in {:?} ({} bytes)", started.elapsed(), foreign.len());
+    let replacement = cache.join("foreign.tmp");
+    std::fs::write(&replacement, &foreign).unwrap();
+    std::fs::rename(&replacement, &cwasm).unwrap();
+    // Forge the index so that the size/inode/mtime check passes: only wasmtime's own check is left.
+    let meta = std::fs::metadata(&cwasm).unwrap();
+    let mut entry: serde_json::Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    entry["fingerprint"] =
+        json!({"len": meta.len(), "ino": meta.ino(), "mtime_ns": meta.mtime() * 1_000_000_000 + meta.mtime_nsec()});
+    std::fs::write(&index, serde_json::to_vec(&entry).unwrap()).unwrap();
+
+    let took = run_once(&env, &repo, "b");
+    eprintln!("run with the foreign artifact (rebuild included) took {took:?}");
+    let m = env.metrics();
+    assert_eq!(m.get(SESSIONS), Some(&2.0), "{m:#?}");
+    assert!(!m.keys().any(|k| k.starts_with("hookmeter_plugin_errors_total")), "{m:#?}");
+    assert_ne!(std::fs::read(&cwasm).unwrap(), foreign, "the foreign artifact is still in the cache: not rebuilt");
+    // The rebuilt artifact is used from then on.
+    run_once(&env, &repo, "c");
+    assert_eq!(env.value(SESSIONS), 3.0);
+}
