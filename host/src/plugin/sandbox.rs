@@ -366,3 +366,26 @@ pub fn truncate(mut s: String, max: usize) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryCap;
+    use wasmtime::{Engine, Ref, RefType, Store, Table, TableType};
+
+    /// Table growth is capped like memory (8 bytes an element). Rust plugins cannot emit
+    /// `table.grow` (their indirect-call table is static), so this drives the limiter through
+    /// wasmtime's own Table API: growth within the cap succeeds, past it fails and is recorded.
+    #[test]
+    fn table_growth_is_capped_and_recorded() {
+        let engine = Engine::default();
+        let mut store = Store::new(&engine, MemoryCap { max_bytes: 1 << 20, denied: false });
+        store.limiter(|cap| cap);
+        let table = Table::new(&mut store, TableType::new(RefType::FUNCREF, 0, None), Ref::Func(None)).unwrap();
+        table.grow(&mut store, 1000, Ref::Func(None)).unwrap();
+        assert!(!store.data().denied);
+        // 1 MiB / 8 bytes = 131072 elements at most.
+        assert!(table.grow(&mut store, 200_000, Ref::Func(None)).is_err());
+        assert!(store.data().denied, "the refusal must be recorded so the trap is reported as `memory`");
+        assert_eq!(table.size(&store), 1000);
+    }
+}
