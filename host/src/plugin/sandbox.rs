@@ -73,6 +73,8 @@ pub struct Sandbox {
     config_json: String,
     state: HashMap<String, String>,
     state_writes: BTreeMap<String, Option<String>>,
+    /// Keys that exist after the writes so far, kept as a count so each write is O(log n).
+    live_keys: usize,
     state_error: Option<String>,
     wasi: WasiCtx,
     table: ResourceTable,
@@ -143,14 +145,17 @@ impl wit::hookmeter::plugin::host::Host for Sandbox {
                 return;
             }
         }
+        let existed = match self.state_writes.get(&key) {
+            Some(written) => written.is_some(),
+            None => self.state.contains_key(&key),
+        };
+        match (existed, value.is_some()) {
+            (false, true) => self.live_keys += 1,
+            (true, false) => self.live_keys -= 1,
+            _ => {}
+        }
         self.state_writes.insert(key, value);
-        let live = self
-            .state
-            .keys()
-            .filter(|k| !self.state_writes.contains_key(*k))
-            .count()
-            + self.state_writes.values().filter(|v| v.is_some()).count();
-        if live > MAX_STATE_KEYS {
+        if self.live_keys > MAX_STATE_KEYS {
             self.state_error = Some(format!("more than {MAX_STATE_KEYS} state keys"));
         }
     }
@@ -236,6 +241,7 @@ fn new_store(engine: &Engine, spec: CallSpec<'_>) -> (Store<Sandbox>, MemoryOutp
     let sandbox = Sandbox {
         plugin: spec.plugin.to_owned(),
         config_json: spec.config_json.to_owned(),
+        live_keys: spec.state.len(),
         state: spec.state,
         state_writes: BTreeMap::new(),
         state_error: None,
