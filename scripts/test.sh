@@ -29,4 +29,4 @@ if [ -f examples/python-plugin/requirements.txt ]; then
 fi
 
 step "cargo test"
-cargo test "$@"
+cargo test --workspace "$@"

@@ -3,7 +3,7 @@
 //! The contract lives in `wit/plugin.wit` (package `hookmeter:plugin@0.1.0`); this crate is the
 //! wit-bindgen bindings for it plus a few helpers, so that a plugin is a handful of lines:
 //!
-//! ```ignore
+//! ```text
 //! use hookmeter_plugin_sdk::*;
 //!
 //! struct Prompts;
