@@ -369,3 +369,33 @@ fn state_dir_on_a_full_disk_is_a_clear_error() {
         });
     }
 }
+
+/// The bad inputs pipeline.rs does not cover: duplicate keys (serde_json keeps the last, as
+/// JavaScript does: the run succeeds and counts the last name) and a 50 MB payload (refused
+/// after reading 32 MiB + 1 byte, nothing counted).
+#[test]
+fn duplicate_keys_and_50_mb_input() {
+    let env = Env::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = fake_repo(tmp.path(), "dup", "main");
+    let dup = format!(
+        r#"{{"hook_event_name":"Stop","hook_event_name":"SessionStart","session_id":"d","cwd":{}}}"#,
+        serde_json::to_string(&repo).unwrap()
+    );
+    let out = env.run_hook(dup.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(env.value("hookmeter_events_total{event=\"SessionStart\"}"), 1.0, "the last duplicate wins");
+    assert_eq!(env.value("hookmeter_events_total{event=\"Stop\"}"), 0.0);
+
+    let before = env.metrics();
+    let mut big = b"{\"hook_event_name\":\"Stop\",\"x\":\"".to_vec();
+    big.resize(50_000_000, b'a');
+    big.extend_from_slice(b"\"}");
+    let out = env.run_hook(&big);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(stderr.contains("larger than 32 MiB"), "{stderr:?}");
+    assert_eq!(env.metrics(), before, "a refused event changes nothing");
+}
