@@ -399,3 +399,44 @@ fn duplicate_keys_and_50_mb_input() {
     assert!(stderr.contains("larger than 32 MiB"), "{stderr:?}");
     assert_eq!(env.metrics(), before, "a refused event changes nothing");
 }
+
+/// `hookmeter flush` killed with SIGKILL at random points against a real Pushgateway, with
+/// an event before each: the store stays intact, and one completed flush afterwards puts the
+/// exact local totals at the gateway.
+#[test]
+fn sigkill_during_flush_then_one_flush_restores_the_totals() {
+    use hookmeter_e2e::servers::Pushgateway;
+    let rounds = if full() { 300 } else { 40 };
+    let gw = Pushgateway::start();
+    let env = Env::with_config("[push]\ninterval_seconds = 3600\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = fake_repo(tmp.path(), "flushproj", "main");
+    let with_push = |mut cmd: Command| {
+        cmd.env("PUSHGATEWAY_URL", gw.url()).env("HOOKMETER_INSTANCE", "kill-flush");
+        cmd
+    };
+    let mut rng = Rng::from_time();
+    let (mut completed, mut killed) = (0u64, 0u64);
+    for round in 0..rounds {
+        let out = run_with_stdin(with_push(env.cmd(&["run"])), &event("SessionStart", &format!("f{round}"), &repo, json!({})));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut child = with_push(env.cmd(&["flush"])).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(Duration::from_micros(rng.below(60_000)));
+        let status = match child.try_wait().unwrap() {
+            Some(status) => status,
+            None => {
+                let _ = child.kill();
+                child.wait().unwrap()
+            }
+        };
+        if status.success() { completed += 1 } else { killed += 1 }
+    }
+    assert_eq!(integrity_check(&env.state_dir()), "ok");
+    let out = with_push(env.cmd(&["flush"])).output().unwrap();
+    assert!(out.status.success(), "final flush: {}", String::from_utf8_lossy(&out.stderr));
+    let group = gw.group("kill-flush").expect("the gateway has the instance's group");
+    let at_gateway: f64 = group.family("hookmeter_events_total").iter().map(|s| s.value).sum();
+    println!("flush kills: {rounds} rounds, {completed} flushes completed, {killed} killed; gateway total {at_gateway}");
+    assert_eq!(at_gateway, rounds as f64, "the gateway has every event after one good flush");
+    assert_eq!(env.value("hookmeter_events_total{event=\"SessionStart\"}"), rounds as f64);
+}
