@@ -146,11 +146,9 @@ fn basic_auth_password_never_shows() {
 }
 
 /// A gateway that echoes the Authorization header: basic credentials travel base64-encoded
-/// there, and the host scrubs only the plain password (push::target::Auth::secrets), so the
-/// encoded form comes back in flush's stderr and the log. Found by this test; the fix is to
-/// add base64("user:password") to the scrubbed secrets.
+/// there, so the host scrubs that form too (push::target::Auth::secrets). This test found
+/// the leak when only the plain password was scrubbed.
 #[test]
-#[ignore = "known leak: base64 basic-auth credentials echoed by a gateway are not scrubbed"]
 fn basic_auth_echoed_by_a_gateway_never_shows() {
     let push =
         "[push]\ninstance = \"e2e-secrets\"\ninterval_seconds = 0\nconnect_timeout_ms = 500\ntimeout_ms = 2000\n";

@@ -149,8 +149,9 @@ fn one_line(body: &str) -> String {
 }
 
 /// Remove any secret from a message, whatever produced it.
-fn scrub(mut text: String, secrets: &[&str]) -> String {
+fn scrub<S: AsRef<str>>(mut text: String, secrets: &[S]) -> String {
     for secret in secrets {
+        let secret = secret.as_ref();
         if !secret.is_empty() {
             text = text.replace(secret, "<redacted>");
         }

@@ -27,11 +27,21 @@ pub(super) enum Auth {
 
 impl Auth {
     /// The secrets, so error texts can be scrubbed of them whatever produced the text.
-    pub(super) fn secrets(&self) -> Vec<&str> {
+    /// Every form in which a credential could come back in an error text: the password or
+    /// token itself, and the `Authorization` header value (base64 of `user:password`) that
+    /// a gateway or proxy might echo.
+    pub(super) fn secrets(&self) -> Vec<String> {
+        use base64::Engine as _;
         match self {
             Auth::None => vec![],
-            Auth::Basic { password, .. } => password.iter().map(String::as_str).filter(|p| !p.is_empty()).collect(),
-            Auth::Bearer(token) => vec![token.as_str()].into_iter().filter(|t| !t.is_empty()).collect(),
+            Auth::Basic { username, password } => match password.as_deref().filter(|p| !p.is_empty()) {
+                None => vec![],
+                Some(p) => {
+                    let header = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{p}"));
+                    vec![p.to_owned(), header]
+                }
+            },
+            Auth::Bearer(token) => vec![token.clone()].into_iter().filter(|t| !t.is_empty()).collect(),
         }
     }
 }

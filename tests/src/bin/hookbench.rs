@@ -13,12 +13,15 @@ use std::time::Instant;
 use hookmeter_e2e::{fake_repo, root};
 
 struct Sample {
+    /// Wall time per run, sorted.
     micros: Vec<u128>,
+    /// User + system CPU time per run, sorted: steadier than wall time on a busy machine.
+    cpu_micros: Vec<u128>,
     max_rss_kib: i64,
 }
 
-/// Spawn `cmd` with `stdin`, wait with `wait4` to get its peak RSS.
-fn measure(cmd: &mut Command, stdin: &[u8]) -> (u128, i64) {
+/// Spawn `cmd` with `stdin`, wait with `wait4` to get its CPU time and peak RSS.
+fn measure(cmd: &mut Command, stdin: &[u8]) -> (u128, u128, i64) {
     let started = Instant::now();
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("spawn");
     // `/bin/true` never reads its stdin: a broken pipe is expected there.
@@ -31,7 +34,8 @@ fn measure(cmd: &mut Command, stdin: &[u8]) -> (u128, i64) {
     let micros = started.elapsed().as_micros();
     assert_eq!(rc, child.id() as i32, "wait4 failed");
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{cmd:?} failed with {status}");
-    (micros, usage.ru_maxrss)
+    let tv = |t: libc::timeval| t.tv_sec as u128 * 1_000_000 + t.tv_usec as u128;
+    (micros, tv(usage.ru_utime) + tv(usage.ru_stime), usage.ru_maxrss)
 }
 
 fn bench(runs: usize, stdin: &[u8], mut make: impl FnMut() -> Command) -> Sample {
@@ -39,18 +43,25 @@ fn bench(runs: usize, stdin: &[u8], mut make: impl FnMut() -> Command) -> Sample
         measure(&mut make(), stdin);
     }
     let mut micros = Vec::with_capacity(runs);
+    let mut cpu_micros = Vec::with_capacity(runs);
     let mut max_rss_kib = 0;
     for _ in 0..runs {
-        let (t, rss) = measure(&mut make(), stdin);
+        let (t, cpu, rss) = measure(&mut make(), stdin);
         micros.push(t);
+        cpu_micros.push(cpu);
         max_rss_kib = max_rss_kib.max(rss);
     }
     micros.sort_unstable();
-    Sample { micros, max_rss_kib }
+    cpu_micros.sort_unstable();
+    Sample { micros, cpu_micros, max_rss_kib }
 }
 
 fn pct(s: &Sample, p: f64) -> f64 {
     s.micros[((s.micros.len() - 1) as f64 * p) as usize] as f64 / 1000.0
+}
+
+fn cpu_median(s: &Sample) -> f64 {
+    s.cpu_micros[s.cpu_micros.len() / 2] as f64 / 1000.0
 }
 
 fn main() {
@@ -83,10 +94,11 @@ fn main() {
     };
     // Warm the compile cache once.
     measure(&mut hookmeter(&state), &payload("SessionStart"));
-    println!("hookmeter run vs baselines, {runs} runs each, times in ms (median / p90), peak RSS in MiB");
-    println!("| event | hookmeter median | p90 | peak RSS | /bin/true median | python hook median | python peak RSS | python ÷ hookmeter |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("hookmeter run vs baselines, {runs} runs each; wall and CPU (user+sys) times in ms, peak RSS in MiB");
+    println!("| event | hookmeter wall median | p90 | CPU median | peak RSS | /bin/true wall | python wall median | python CPU median | python peak RSS | python ÷ hookmeter (wall) | (CPU) |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut worst_ratio = f64::MAX;
+    let mut worst_cpu_ratio = f64::MAX;
     for event in ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "SessionEnd"] {
         let input = payload(event);
         let h = bench(runs, &input, || hookmeter(&state));
@@ -97,17 +109,29 @@ fn main() {
             c
         });
         let ratio = pct(&p, 0.5) / pct(&h, 0.5);
+        let cpu_ratio = cpu_median(&p) / cpu_median(&h).max(0.001);
         worst_ratio = worst_ratio.min(ratio);
+        worst_cpu_ratio = worst_cpu_ratio.min(cpu_ratio);
         println!(
-            "| {event} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1}× |",
+            "| {event} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1}× | {:.1}× |",
             pct(&h, 0.5),
             pct(&h, 0.9),
+            cpu_median(&h),
             h.max_rss_kib as f64 / 1024.0,
             pct(&t, 0.5),
             pct(&p, 0.5),
+            cpu_median(&p),
             p.max_rss_kib as f64 / 1024.0,
-            ratio
+            ratio,
+            cpu_ratio
         );
     }
-    println!("\nworst python ÷ hookmeter median ratio: {worst_ratio:.1}×; {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    let mut load = String::new();
+    if let Ok(l) = std::fs::read_to_string("/proc/loadavg") {
+        load = l.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    }
+    println!(
+        "\nworst python ÷ hookmeter median: {worst_ratio:.1}× wall, {worst_cpu_ratio:.1}× CPU; {} cores, load average {load}",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
 }
