@@ -28,5 +28,8 @@ if [ -f examples/python-plugin/requirements.txt ]; then
     python3 -m pip install -q --disable-pip-version-check -r examples/python-plugin/requirements.txt
 fi
 
+step "cargo build (the hookmeter binary the end-to-end tests run)"
+cargo build -p hookmeter
+
 step "cargo test"
 cargo test --workspace "$@"
