@@ -143,10 +143,13 @@ mod tests {
         assert_eq!(s.add_today("2023-11-14", "squats", 25), 35);
         s.session_start("s1", 3);
         let kv = stored(&s);
-        assert_eq!(kv["suggestion"], r#"{"at_ms":5,"exercise":"squats","mode":"quick"}"#);
+        // Compared as JSON values: key order depends on serde_json's features, which a
+        // workspace-wide native `cargo test` unifies with the host's (`preserve_order`).
+        let json = |k: &str| serde_json::from_str::<serde_json::Value>(&kv[k]).unwrap();
+        assert_eq!(json("suggestion"), serde_json::json!({"at_ms": 5, "exercise": "squats", "mode": "quick"}));
         assert_eq!(kv["last_break_ms"], "7");
-        assert_eq!(kv["today"], r#"{"date":"2023-11-14","reps":{"squats":35}}"#);
-        assert_eq!(kv["sessions"], r#"{"s1":3}"#);
+        assert_eq!(json("today"), serde_json::json!({"date": "2023-11-14", "reps": {"squats": 35}}));
+        assert_eq!(json("sessions"), serde_json::json!({"s1": 3}));
         assert_eq!(State::decode(|k| kv.get(k).cloned()), s);
     }
 
