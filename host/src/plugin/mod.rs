@@ -5,11 +5,14 @@ pub mod bindings;
 pub mod cache;
 pub mod manifest;
 pub mod sandbox;
+pub mod wasi;
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
+
 use wasmtime::{Engine, OptLevel};
 
 use crate::config::{Config, Limits};
@@ -71,7 +74,7 @@ pub struct LoadFailure {
 /// The engine, linker and cache shared by every plugin of a process.
 pub struct Runtime {
     pub engine: Engine,
-    linker: Linker<sandbox::Sandbox>,
+    linker: Mutex<wasi::PluginLinker>,
     cache: cache::Cache,
     limits: Limits,
 }
@@ -86,9 +89,9 @@ impl Runtime {
             // the host's own stack is at risk.
             .max_wasm_stack(512 * 1024);
         let engine = Engine::new(&cfg).map_err(|e| anyhow::anyhow!("creating the wasm engine: {e}"))?;
-        let linker = sandbox::linker(&engine).map_err(|e| anyhow::anyhow!("linking host functions: {e}"))?;
+        let linker = wasi::PluginLinker::new(&engine).map_err(|e| anyhow::anyhow!("linking host functions: {e}"))?;
         let cache = cache::Cache::new(cache_dir, &engine);
-        Ok(Runtime { engine, linker, cache, limits })
+        Ok(Runtime { engine, linker: Mutex::new(linker), cache, limits })
     }
 
     pub fn limits(&self) -> &Limits {
@@ -158,7 +161,7 @@ impl Runtime {
             limits: &self.limits,
             now_ms: crate::event::now_ms(),
         };
-        let manifest = sandbox::describe(&self.engine, &self.linker, &component, spec)?;
+        let manifest = self.with_linker(&component, |linker| sandbox::describe(&self.engine, linker, &component, spec))?;
         if let Err(e) = self.cache.store(&sha256, &component, &manifest) {
             crate::log::write(
                 crate::log::Level::Warn,
@@ -202,7 +205,20 @@ impl Runtime {
             limits: &self.limits,
             now_ms: ctx.now_ms,
         };
-        sandbox::handle(&self.engine, &self.linker, &component, spec, event, ctx)
+        self.with_linker(&component, |linker| sandbox::handle(&self.engine, linker, &component, spec, event, ctx))
+    }
+
+    /// Run `f` with the linker, holding every WASI interface `component` imports.
+    fn with_linker<R>(
+        &self,
+        component: &Component,
+        f: impl FnOnce(&Linker<sandbox::Sandbox>) -> Result<R, CallError>,
+    ) -> Result<R, CallError> {
+        let mut linker = self.linker.lock().unwrap_or_else(|e| e.into_inner());
+        let linker = linker
+            .for_component(&self.engine, component)
+            .map_err(|e| CallError::new("load", format!("linking its WASI imports: {e:#}")))?;
+        f(linker)
     }
 }
 

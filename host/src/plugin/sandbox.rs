@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, EngineWeak, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
@@ -159,15 +159,6 @@ impl wit::hookmeter::plugin::host::Host for Sandbox {
             self.state_error = Some(format!("more than {MAX_STATE_KEYS} state keys"));
         }
     }
-}
-
-/// The linker for every plugin: WASI (which, with the context below, grants nothing) and the
-/// hookmeter host interface. Built once per process.
-pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<Sandbox>> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    wit::Plugin::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s)?;
-    Ok(linker)
 }
 
 /// A wall clock stopped at the event's time, and a monotonic clock that never moves: a plugin
