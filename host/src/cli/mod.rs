@@ -60,7 +60,14 @@ enum Command {
 
 /// Run the command line; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    // `hookmeter run` is what Claude Code starts on every hook event, and building clap's
+    // parser for every command is ~4 % of such a run: that exact command line skips it.
+    let mut args = std::env::args_os().skip(1);
+    let cli = if args.next().is_some_and(|a| a == "run") && args.next().is_none() {
+        Cli { config: None, state_dir: None, command: Command::Run(run::RunArgs {}) }
+    } else {
+        Cli::parse()
+    };
     let config = match load_config(&cli) {
         Ok(c) => c,
         Err(e) => {

@@ -87,7 +87,11 @@ impl Runtime {
             .cranelift_opt_level(OptLevel::Speed)
             // A plugin that recurses without end traps with a stack overflow, well before
             // the host's own stack is at risk.
-            .max_wasm_stack(512 * 1024);
+            .max_wasm_stack(512 * 1024)
+            // Unwind tables for the plugins' code serve only outside unwinders (wasmtime's
+            // own backtraces walk frame pointers); registering them with libgcc was a visible
+            // part of loading a cached plugin.
+            .native_unwind_info(false);
         let engine = Engine::new(&cfg).map_err(|e| anyhow::anyhow!("creating the wasm engine: {e}"))?;
         let linker = wasi::PluginLinker::new(&engine).map_err(|e| anyhow::anyhow!("linking host functions: {e}"))?;
         let cache = cache::Cache::new(cache_dir, &engine);
