@@ -590,6 +590,36 @@ mod tests {
         (day.days_since_epoch() * 86_400_000 + 12 * 3_600_000) as u64
     }
 
+    /// Each open–write–close is a hook run. The WAL is kept between runs, and a close that
+    /// finds it long checkpoints and truncates it: it never grows past the threshold by more
+    /// than one run's pages, and every run's write is in the database.
+    #[test]
+    fn the_wal_stays_short_across_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let prompts = counter("prompts_total", &["n"]);
+        let wal = dir.path().join(format!("{DB_FILE}-wal"));
+        let (mut largest, mut truncations, mut last) = (0, 0, 0);
+        for run in 0..400 {
+            let mut store = Store::open(dir.path()).unwrap();
+            let mut txn = store.begin().unwrap();
+            txn.register_family("p", &prompts).unwrap();
+            // A new series each run, so each run writes fresh pages.
+            txn.apply("p", &prompts, &update(&prompts, &[("n", &run.to_string())], Op::Inc(1.0)), 0).unwrap();
+            txn.commit().unwrap();
+            drop(store);
+            let len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+            largest = largest.max(len);
+            truncations += usize::from(len < last);
+            last = len;
+        }
+        assert!(largest <= WAL_CHECKPOINT_BYTES + 64 * 1024, "the WAL reached {largest} bytes");
+        assert!(truncations > 0, "the WAL was never checkpointed");
+        let mut store = Store::open(dir.path()).unwrap();
+        let family = &store.snapshot().unwrap().families[0];
+        assert_eq!((family.family.name.as_str(), family.series.len()), ("prompts_total", 400));
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+
     #[test]
     fn counter_increments_are_rolled_up_by_local_day() {
         let dir = tempfile::tempdir().unwrap();
