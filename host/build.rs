@@ -34,7 +34,7 @@ fn main() {
     build_plugins(&root, &target_dir, BUNDLED);
 
     // `hookmeter run` is a process per hook event, so start-up is most of its cost. As a
-    // position-independent executable it spends ~15 % of a run's instructions, and a third of
+    // position-independent executable it spent ~13 % of a run's instructions, and a third of
     // its page faults, in the dynamic loader applying 33,000 relocations to wasmtime's and
     // cranelift's tables. Linked at a fixed address, the linker applies them once. Shared
     // libraries, heap, stacks and plugin memory keep their randomised addresses.

@@ -240,7 +240,7 @@ impl Store {
 
 /// Every hook run is a short-lived process. By default the last connection to close
 /// checkpoints the WAL into the database (two fsyncs) and deletes it, only for the next run to
-/// create it again: a third of a run's time. So a close checkpoints only a long WAL, and
+/// create it again: a quarter of a run's time. So a close checkpoints only a long WAL, and
 /// truncates it: it must stay short all the same, because a process that opens the store
 /// while no other has it open rebuilds the WAL index by reading every frame in the WAL.
 /// Without waiting: if another process holds the store, a later close does it.
