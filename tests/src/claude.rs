@@ -395,31 +395,22 @@ impl Transcript {
 
     /// The model's text answers in a turn.
     pub fn texts(turn: &[Value]) -> Vec<String> {
-        turn.iter()
-            .filter(|l| l["type"] == "assistant")
-            .flat_map(|l| {
-                l["message"]["content"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .filter(|b| b["type"] == "text")
-            .filter_map(|b| b["text"].as_str().map(str::to_owned))
-            .collect()
+        Self::content_blocks(turn, "text", "text")
     }
 
     /// The names of the tools the model called in a turn.
     pub fn tool_calls(turn: &[Value]) -> Vec<String> {
+        Self::content_blocks(turn, "tool_use", "name")
+    }
+
+    /// `field` of every `kind` content block of the model's messages in a turn.
+    fn content_blocks(turn: &[Value], kind: &str, field: &str) -> Vec<String> {
         turn.iter()
             .filter(|l| l["type"] == "assistant")
-            .flat_map(|l| {
-                l["message"]["content"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .filter(|b| b["type"] == "tool_use")
-            .filter_map(|b| b["name"].as_str().map(str::to_owned))
+            .filter_map(|l| l["message"]["content"].as_array())
+            .flatten()
+            .filter(|b| b["type"] == kind)
+            .filter_map(|b| b[field].as_str().map(str::to_owned))
             .collect()
     }
 
