@@ -31,5 +31,8 @@ fi
 step "cargo build (the hookmeter binary the end-to-end tests run)"
 cargo build -p hookmeter
 
+step "the README's set-up command: cargo run -- demo"
+cargo run -q -- demo > /dev/null
+
 step "cargo test"
 cargo test --workspace "$@"

@@ -3,7 +3,7 @@
 //! native process (`/bin/true`) and a minimal Python hook doing the same counting
 //! (`bench/python_hook.py`). Reports median / p90 wall time and peak RSS (from `wait4`).
 //!
-//! `cargo build --release -p hookmeter && cargo run --release -p hookmeter-e2e --bin hookbench -- [RUNS]`
+//! `cargo build --release -p hookmeter && cargo bench -p hookmeter-e2e --bench hookbench -- [RUNS]`
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -65,7 +65,8 @@ fn cpu_median(s: &Sample) -> f64 {
 }
 
 fn main() {
-    let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200);
+    // `cargo bench` adds `--bench` to the arguments; the first number is the run count.
+    let runs: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(200);
     let bin: PathBuf = root().join("target/release/hookmeter");
     assert!(bin.exists(), "build it first: cargo build --release -p hookmeter");
     let tmp = tempfile::tempdir().unwrap();
