@@ -96,25 +96,22 @@ pub fn host_families() -> [Family; 3] {
 }
 
 /// Read one event from `input` and process it, in a process that exits afterwards (the
-/// hook): the runtime and plugins are left for the OS to reclaim. Others use [`process`].
+/// hook): the runtime and plugins are left for the OS to reclaim.
 pub fn run(config: &Config, input: impl Read) -> Result<Outcome, RunError> {
     let event = event::read(input)?;
     let ctx = event::enrich(&event.dir(), event::now_ms());
-    let (outcome, loaded) = process_keeping(config, &event, &ctx)?;
+    let (outcome, loaded) = process(config, &event, &ctx)?;
     // The process exits once it has answered, and the OS unmaps the engine, the plugins'
     // code and their instances in one go; running their destructors first was ~8 % of the
-    // run's instructions. (The store is closed properly: its WAL upkeep happens on close.)
+    // run's instructions. (The store is closed before `process` returns: its WAL upkeep
+    // happens on close.)
     std::mem::forget(loaded);
     Ok(outcome)
 }
 
-/// Process one parsed event.
-pub fn process(config: &Config, event: &Event, ctx: &Context) -> Result<Outcome, RunError> {
-    process_keeping(config, event, ctx).map(|(outcome, _)| outcome)
-}
-
-/// [`process`], handing back the runtime and plugins for the caller to drop (or not).
-fn process_keeping(config: &Config, event: &Event, ctx: &Context) -> Result<(Outcome, (Runtime, Vec<Plugin>)), RunError> {
+/// Process one parsed event; hands back the runtime and plugins for the caller to drop (or
+/// not).
+fn process(config: &Config, event: &Event, ctx: &Context) -> Result<(Outcome, (Runtime, Vec<Plugin>)), RunError> {
     let state_dir = config.state_dir()?;
     let runtime = Runtime::new(state_dir.join("cache"), config.limits.clone()).map_err(|e| RunError::Runtime(format!("{e:#}")))?;
     let (mut plugins, failures) = runtime.load_all(config);
@@ -206,7 +203,6 @@ fn process_keeping(config: &Config, event: &Event, ctx: &Context) -> Result<(Out
         log::write(Level::Warn, "output", &note);
     }
     outcome.answer = merged.json;
-    drop(store);
     Ok((outcome, (runtime, plugins)))
 }
 

@@ -56,12 +56,17 @@ fn bench(runs: usize, stdin: &[u8], mut make: impl FnMut() -> Command) -> Sample
     Sample { micros, cpu_micros, max_rss_kib }
 }
 
+/// The `p` quantile of sorted microseconds, in milliseconds.
+fn quantile(sorted: &[u128], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p) as usize] as f64 / 1000.0
+}
+
 fn pct(s: &Sample, p: f64) -> f64 {
-    s.micros[((s.micros.len() - 1) as f64 * p) as usize] as f64 / 1000.0
+    quantile(&s.micros, p)
 }
 
 fn cpu_median(s: &Sample) -> f64 {
-    s.cpu_micros[s.cpu_micros.len() / 2] as f64 / 1000.0
+    quantile(&s.cpu_micros, 0.5)
 }
 
 fn main() {

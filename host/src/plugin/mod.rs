@@ -12,7 +12,6 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
-
 use wasmtime::{Engine, OptLevel};
 
 use crate::config::{Config, Limits};

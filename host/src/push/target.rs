@@ -41,7 +41,8 @@ impl Auth {
                     vec![p.to_owned(), header]
                 }
             },
-            Auth::Bearer(token) => vec![token.clone()].into_iter().filter(|t| !t.is_empty()).collect(),
+            Auth::Bearer(token) if token.is_empty() => vec![],
+            Auth::Bearer(token) => vec![token.clone()],
         }
     }
 }
